@@ -1,0 +1,96 @@
+# wsgate: build the nginx module, the operator CLI and the unit tests, and
+# run every suite.  `make test` on a fresh Debian 12 machine (as root)
+# installs what it needs first.
+
+SHELL := /bin/bash
+
+TOP       := $(CURDIR)
+BUILD     := $(TOP)/build
+NGX_DEV   := /usr/share/nginx/src
+MODULE_SO := $(BUILD)/ngx_http_wsgate_module.so
+
+MODULE_SRCS := $(wildcard module/*.c) $(wildcard module/*.h) config
+PURE_SRCS   := module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
+               module/ngx_http_wsgate_check.c
+
+CC       ?= cc
+CFLAGS_T := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
+            -Imodule
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
+
+# Debian packages for building, running and testing.
+DEB_BUILD := gcc make libc6-dev nginx-core nginx-dev libhiredis-dev \
+             libcjson-dev libssl-dev libpcre2-dev zlib1g-dev openssl
+DEB_TEST  := redis-server redis-tools perl libtest-base-perl \
+             libtest-longstring-perl libwww-perl libhttp-message-perl \
+             libtext-diff-perl liburi-perl libjson-pp-perl dpkg-dev \
+             nodejs npm curl procps wrk
+DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
+
+export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
+export TEST_NGINX_BINARY ?= /usr/sbin/nginx
+
+.PHONY: all deps module cli unit test test-unit test-t test-asan clean \
+        demo demo-stop
+
+all: module cli
+
+# Idempotent: apt-get runs only when something is missing.
+deps:
+	@missing=""; for p in $(DEB_ALL); do \
+	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
+	        | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	    echo "installing:$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+module: $(MODULE_SO)
+
+# A dynamic module against Debian's nginx: configure a copy of the
+# nginx-dev tree with Debian's own flags (so the module signature matches),
+# then build only the modules.
+$(BUILD)/nginx/Makefile: config $(NGX_DEV)/conf_flags
+	rm -rf $(BUILD)/nginx && mkdir -p $(BUILD) && cp -r $(NGX_DEV) $(BUILD)/nginx
+	cd $(BUILD)/nginx && . ./conf_flags && \
+	    ./configure "$${NGX_CONF_FLAGS[@]}" \
+	        --with-cc-opt="-g -O2 -fPIC -Wformat -Werror=format-security $(EXTRA_CC_OPT)" \
+	        --with-ld-opt="-Wl,-z,relro -Wl,-z,now -fPIC $(EXTRA_LD_OPT)" \
+	        --add-dynamic-module=$(TOP) > $(BUILD)/configure.log 2>&1 \
+	    || { tail -20 $(BUILD)/configure.log; exit 1; }
+
+$(MODULE_SO): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
+	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
+	cp $(BUILD)/nginx/objs/ngx_http_wsgate_module.so $@
+
+cli: $(BUILD)/wsgate-token
+
+$(BUILD)/wsgate-token: redis/wsgate-token.c $(PURE_SRCS) $(wildcard module/*.h)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_T) -O2 -o $@ redis/wsgate-token.c \
+	    module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
+	    -lhiredis -lcrypto
+
+unit: $(BUILD)/unit-tests
+
+$(BUILD)/unit-tests: $(wildcard t/unit/*.c t/unit/*.h) $(PURE_SRCS)
+	@mkdir -p $(BUILD)
+	$(CC) $(CFLAGS_T) $(SAN) -o $@ $(PURE_SRCS) $(wildcard t/unit/*.c) \
+	    -lcjson -lcrypto
+
+test-unit: unit
+	$(BUILD)/unit-tests
+
+# Every suite, against Debian's nginx with the module loaded.
+test-t: module cli
+	prove -I t/lib -r t
+
+test: deps
+	$(MAKE) all unit
+	$(MAKE) test-unit
+	$(MAKE) test-t
+
+clean:
+	rm -rf $(BUILD) t/servroot*

@@ -1,0 +1,1199 @@
+
+/*
+ * Copyright (C) wsgate authors
+ *
+ * One pipelined Redis connection per worker.  nginx owns the socket
+ * (ngx_event_connect_peer, nginx's OpenSSL layer); hiredis only formats
+ * commands (redisFormatCommandArgv) and parses replies (redisReader).
+ *
+ * Operations are kept in one FIFO, in the order their commands were
+ * written; replies come back in that order.  A reply can't be cancelled on
+ * a pipeline, so an owner that goes away only tombstones its operation.
+ * When the oldest operation's deadline passes, or the connection fails,
+ * every queued operation fails, the connection is closed, and a new one
+ * is made, at once after losing a working connection, otherwise after a
+ * jittered exponential backoff.  While backing off, new operations fail at
+ * once: a request never waits for a Redis that is known to be down.
+ */
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+
+#include "ngx_http_wsgate_redis.h"
+
+
+#define NGX_HTTP_WSGATE_REDIS_BACKOFF_MIN   50
+#define NGX_HTTP_WSGATE_REDIS_BACKOFF_MAX   500
+#define NGX_HTTP_WSGATE_REDIS_MAX_OPS       16384
+#define NGX_HTTP_WSGATE_REDIS_MAX_FREE      256
+#define NGX_HTTP_WSGATE_REDIS_BUF           16384
+
+
+typedef enum {
+    NGX_HTTP_WSGATE_REDIS_CLOSED = 0,
+    NGX_HTTP_WSGATE_REDIS_CONNECTING,     /* TCP connect or TLS handshake */
+    NGX_HTTP_WSGATE_REDIS_CONNECTED,      /* commands flow */
+    NGX_HTTP_WSGATE_REDIS_BACKOFF
+} ngx_http_wsgate_redis_state_e;
+
+
+struct ngx_http_wsgate_redis_op_s {
+    ngx_queue_t                        queue;
+    ngx_http_wsgate_redis_handler_pt   handler;
+    void                              *data;
+    ngx_msec_t                         deadline;
+    unsigned                           setup:1;   /* AUTH, SELECT, SETNAME */
+    unsigned                           last_setup:1;
+};
+
+
+struct ngx_http_wsgate_redis_s {
+    ngx_http_wsgate_redis_conf_t      *conf;
+
+    ngx_peer_connection_t              peer;
+    ngx_connection_t                  *connection;
+    redisReader                       *reader;
+
+    ngx_queue_t                        ops;
+    ngx_queue_t                        free;
+    ngx_uint_t                         nops;
+    ngx_uint_t                         nfree;
+
+    u_char                            *out;        /* unsent commands */
+    size_t                             out_pos;
+    size_t                             out_len;
+    size_t                             out_size;
+
+    u_char                            *buf;        /* for recv() */
+
+    ngx_event_t                        retry;
+    ngx_event_t                        deadline;
+    ngx_msec_t                         backoff;
+
+    ngx_log_t                          log;
+    ngx_log_t                          quiet_log;  /* retries while down */
+
+    ngx_http_wsgate_redis_state_e      state;
+
+    unsigned                           ready:1;    /* setup answered */
+    unsigned                           down_logged:1;
+    unsigned                           destroyed:1;
+};
+
+
+static void ngx_http_wsgate_redis_connect(ngx_http_wsgate_redis_t *rd);
+static void ngx_http_wsgate_redis_retry_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_wsgate_redis_test_connect(ngx_connection_t *c);
+static void ngx_http_wsgate_redis_ssl_init(ngx_http_wsgate_redis_t *rd);
+static void ngx_http_wsgate_redis_ssl_handshake(ngx_connection_t *c);
+static void ngx_http_wsgate_redis_connected(ngx_http_wsgate_redis_t *rd);
+static ngx_int_t ngx_http_wsgate_redis_queue_setup(
+    ngx_http_wsgate_redis_t *rd);
+static ngx_int_t ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd,
+    ngx_uint_t argc, ngx_str_t *argv);
+static ngx_http_wsgate_redis_op_t *ngx_http_wsgate_redis_op_get(
+    ngx_http_wsgate_redis_t *rd);
+static void ngx_http_wsgate_redis_op_free(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_op_t *op);
+static void ngx_http_wsgate_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_wsgate_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_wsgate_redis_flush(ngx_http_wsgate_redis_t *rd);
+static ngx_int_t ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd);
+static ngx_int_t ngx_http_wsgate_redis_setup_reply(
+    ngx_http_wsgate_redis_t *rd, ngx_http_wsgate_redis_op_t *op,
+    redisReply *reply);
+static void ngx_http_wsgate_redis_deadline_handler(ngx_event_t *ev);
+static void ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd);
+static void ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_status_e status, ngx_err_t err, const char *reason);
+static void ngx_http_wsgate_redis_close(ngx_http_wsgate_redis_t *rd);
+static void ngx_http_wsgate_redis_fail_ops(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_status_e status);
+
+
+ngx_http_wsgate_redis_t *
+ngx_http_wsgate_redis_create(ngx_cycle_t *cycle,
+    ngx_http_wsgate_redis_conf_t *conf)
+{
+    ngx_http_wsgate_redis_t  *rd;
+
+    rd = ngx_pcalloc(cycle->pool, sizeof(ngx_http_wsgate_redis_t));
+    if (rd == NULL) {
+        return NULL;
+    }
+
+    rd->buf = ngx_palloc(cycle->pool, NGX_HTTP_WSGATE_REDIS_BUF);
+    if (rd->buf == NULL) {
+        return NULL;
+    }
+
+    rd->conf = conf;
+
+    ngx_queue_init(&rd->ops);
+    ngx_queue_init(&rd->free);
+
+    rd->log = *cycle->log;
+    rd->log.action = "talking to redis";
+    rd->log.handler = NULL;
+    rd->log.data = NULL;
+
+    rd->quiet_log = rd->log;
+
+    if (rd->quiet_log.log_level > NGX_LOG_CRIT) {
+        rd->quiet_log.log_level = NGX_LOG_CRIT;
+    }
+
+    rd->retry.handler = ngx_http_wsgate_redis_retry_handler;
+    rd->retry.data = rd;
+    rd->retry.log = &rd->log;
+    rd->retry.cancelable = 1;
+
+    rd->deadline.handler = ngx_http_wsgate_redis_deadline_handler;
+    rd->deadline.data = rd;
+    rd->deadline.log = &rd->log;
+
+    ngx_http_wsgate_redis_connect(rd);
+
+    return rd;
+}
+
+
+void
+ngx_http_wsgate_redis_destroy(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_queue_t                 *q;
+    ngx_http_wsgate_redis_op_t  *op;
+
+    rd->destroyed = 1;
+
+    if (rd->retry.timer_set) {
+        ngx_del_timer(&rd->retry);
+    }
+
+    ngx_http_wsgate_redis_close(rd);
+
+    /* owners are being torn down with the worker: no callbacks */
+
+    while (!ngx_queue_empty(&rd->ops)) {
+        q = ngx_queue_head(&rd->ops);
+        ngx_queue_remove(q);
+        ngx_free(ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue));
+    }
+
+    while (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+        ngx_free(op);
+    }
+
+    if (rd->out) {
+        ngx_free(rd->out);
+        rd->out = NULL;
+    }
+
+    rd->nops = 0;
+    rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
+}
+
+
+ngx_int_t
+ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd)
+{
+    return rd->state == NGX_HTTP_WSGATE_REDIS_CONNECTED && rd->ready;
+}
+
+
+ngx_http_wsgate_redis_op_t *
+ngx_http_wsgate_redis_send(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
+    ngx_str_t *argv, ngx_http_wsgate_redis_handler_pt handler, void *data,
+    ngx_http_wsgate_redis_status_e *status)
+{
+    ngx_connection_t            *c;
+    ngx_http_wsgate_redis_op_t  *op;
+
+    if (rd->state == NGX_HTTP_WSGATE_REDIS_CLOSED && !rd->destroyed
+        && !ngx_exiting && !ngx_terminate && !ngx_quit)
+    {
+        ngx_http_wsgate_redis_connect(rd);
+    }
+
+    if (rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTING
+        && rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTED)
+    {
+        *status = NGX_HTTP_WSGATE_REDIS_DOWN;
+        return NULL;
+    }
+
+    if (rd->nops >= NGX_HTTP_WSGATE_REDIS_MAX_OPS) {
+        *status = NGX_HTTP_WSGATE_REDIS_BUSY;
+        return NULL;
+    }
+
+    op = ngx_http_wsgate_redis_op_get(rd);
+    if (op == NULL) {
+        *status = NGX_HTTP_WSGATE_REDIS_BUSY;
+        return NULL;
+    }
+
+    if (ngx_http_wsgate_redis_format(rd, argc, argv) != NGX_OK) {
+        ngx_http_wsgate_redis_op_free(rd, op);
+        *status = NGX_HTTP_WSGATE_REDIS_BUSY;
+        return NULL;
+    }
+
+    op->handler = handler;
+    op->data = data;
+    op->deadline = ngx_current_msec + rd->conf->timeout;
+
+    ngx_queue_insert_tail(&rd->ops, &op->queue);
+    rd->nops++;
+
+    ngx_http_wsgate_redis_arm(rd);
+
+    c = rd->connection;
+    c->idle = 0;
+
+    /* one write per event loop iteration carries every queued command */
+
+    if (rd->state == NGX_HTTP_WSGATE_REDIS_CONNECTED && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
+    *status = NGX_HTTP_WSGATE_REDIS_OK;
+
+    return op;
+}
+
+
+void
+ngx_http_wsgate_redis_cancel(ngx_http_wsgate_redis_op_t *op)
+{
+    op->handler = NULL;
+    op->data = NULL;
+}
+
+
+static void
+ngx_http_wsgate_redis_connect(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_wsgate_redis_conf_t  *conf;
+
+    conf = rd->conf;
+
+    ngx_memzero(&rd->peer, sizeof(ngx_peer_connection_t));
+
+    rd->peer.sockaddr = conf->addr->sockaddr;
+    rd->peer.socklen = conf->addr->socklen;
+    rd->peer.name = &conf->name;
+    rd->peer.get = ngx_event_get_peer;
+    rd->peer.log = rd->down_logged ? &rd->quiet_log : &rd->log;
+    rd->peer.log_error = NGX_ERROR_INFO;
+
+    rd->state = NGX_HTTP_WSGATE_REDIS_CONNECTING;
+    rd->ready = 0;
+    rd->out_pos = 0;
+    rd->out_len = 0;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, &rd->log, 0,
+                   "wsgate redis: connecting to %V", &conf->name);
+
+    rc = ngx_event_connect_peer(&rd->peer);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        rd->connection = NULL;
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN,
+                                   ngx_socket_errno,
+                                   "connect() failed");
+        return;
+    }
+
+    c = rd->peer.connection;
+    rd->connection = c;
+
+    c->data = rd;
+    c->log = &rd->log;
+    c->read->log = &rd->log;
+    c->write->log = &rd->log;
+    c->read->handler = ngx_http_wsgate_redis_read_handler;
+    c->write->handler = ngx_http_wsgate_redis_write_handler;
+
+    c->pool = ngx_create_pool(128, &rd->log);
+    if (c->pool == NULL) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "out of memory");
+        return;
+    }
+
+    rd->reader = redisReaderCreate();
+    if (rd->reader == NULL) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "redisReaderCreate() failed");
+        return;
+    }
+
+    if (ngx_http_wsgate_redis_queue_setup(rd) != NGX_OK) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "out of memory");
+        return;
+    }
+
+    if (rc == NGX_AGAIN) {
+        ngx_add_timer(c->write, conf->connect_timeout);
+        return;
+    }
+
+    /* NGX_OK: connected at once (a unix socket) */
+
+    if (conf->ssl) {
+        ngx_add_timer(c->write, conf->connect_timeout);
+        ngx_http_wsgate_redis_ssl_init(rd);
+        return;
+    }
+
+    ngx_http_wsgate_redis_connected(rd);
+}
+
+
+static void
+ngx_http_wsgate_redis_retry_handler(ngx_event_t *ev)
+{
+    ngx_http_wsgate_redis_t  *rd = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit || rd->destroyed) {
+        rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
+        return;
+    }
+
+    ngx_http_wsgate_redis_connect(rd);
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_redis_test_connect(ngx_connection_t *c)
+{
+    int        err;
+    socklen_t  len;
+
+    err = 0;
+    len = sizeof(int);
+
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len) == -1) {
+        err = ngx_socket_errno;
+    }
+
+    if (err) {
+        ngx_set_socket_errno(err);
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_wsgate_redis_ssl_init(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_int_t                      rc;
+    ngx_connection_t              *c;
+    ngx_http_wsgate_redis_conf_t  *conf;
+
+    c = rd->connection;
+    conf = rd->conf;
+
+    if (ngx_ssl_create_connection(conf->ssl, c,
+                                  NGX_SSL_BUFFER|NGX_SSL_CLIENT)
+        != NGX_OK)
+    {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "SSL connection setup failed");
+        return;
+    }
+
+    if (conf->tls_sni) {
+        if (SSL_set_tlsext_host_name(c->ssl->connection,
+                                     (char *) conf->tls_name.data)
+            == 0)
+        {
+            ngx_ssl_error(NGX_LOG_ERR, c->log, 0,
+                          "SSL_set_tlsext_host_name(\"%V\") failed",
+                          &conf->tls_name);
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "SSL connection setup failed");
+            return;
+        }
+    }
+
+    c->log->action = "SSL handshaking to redis";
+
+    rc = ngx_ssl_handshake(c);
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_wsgate_redis_ssl_handshake;
+        return;
+    }
+
+    ngx_http_wsgate_redis_ssl_handshake(c);
+}
+
+
+static void
+ngx_http_wsgate_redis_ssl_handshake(ngx_connection_t *c)
+{
+    long                      rc;
+    ngx_uint_t                level;
+    ngx_http_wsgate_redis_t  *rd;
+
+    rd = c->data;
+    level = rd->down_logged ? NGX_LOG_INFO : NGX_LOG_ERR;
+
+    c->log->action = "talking to redis";
+
+    if (!c->ssl->handshaked) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   c->write->timedout
+                                   ? "SSL handshake timed out"
+                                   : "SSL handshake failed");
+        return;
+    }
+
+    if (rd->conf->tls_verify) {
+        rc = SSL_get_verify_result(c->ssl->connection);
+
+        if (rc != X509_V_OK) {
+            ngx_log_error(level, c->log, 0,
+                          "wsgate redis: %V: SSL certificate verify error: "
+                          "(%l:%s)", &rd->conf->name,
+                          rc, X509_verify_cert_error_string(rc));
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "SSL certificate verify error");
+            return;
+        }
+
+        if (ngx_ssl_check_host(c, &rd->conf->tls_name) != NGX_OK) {
+            ngx_log_error(level, c->log, 0,
+                          "wsgate redis: %V: SSL certificate does not "
+                          "match \"%V\"", &rd->conf->name,
+                          &rd->conf->tls_name);
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "SSL certificate name mismatch");
+            return;
+        }
+    }
+
+    c->read->handler = ngx_http_wsgate_redis_read_handler;
+    c->write->handler = ngx_http_wsgate_redis_write_handler;
+
+    ngx_http_wsgate_redis_connected(rd);
+}
+
+
+static void
+ngx_http_wsgate_redis_connected(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_connection_t  *c;
+
+    c = rd->connection;
+
+    if (c->write->timer_set) {
+        ngx_del_timer(c->write);
+    }
+
+    rd->state = NGX_HTTP_WSGATE_REDIS_CONNECTED;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_EVENT, c->log, 0,
+                   "wsgate redis: connected to %V", &rd->conf->name);
+
+    /* the setup commands and whatever queued meanwhile go out now */
+
+    if (ngx_http_wsgate_redis_flush(rd) != NGX_OK) {
+        return;
+    }
+
+    if (ngx_handle_read_event(c->read, 0) != NGX_OK) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "ngx_handle_read_event() failed");
+        return;
+    }
+
+    if (c->read->ready) {
+        ngx_post_event(c->read, &ngx_posted_events);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
+{
+    u_char                        *p;
+    ngx_str_t                      argv[4];
+    ngx_uint_t                     argc, n;
+    ngx_http_wsgate_redis_op_t    *op, *last;
+    ngx_http_wsgate_redis_conf_t  *conf;
+    u_char                         db[NGX_INT_T_LEN];
+    u_char                         name[64];
+
+    conf = rd->conf;
+    last = NULL;
+
+    for (n = 0; n < 3; n++) {
+
+        switch (n) {
+
+        case 0:
+            if (conf->password.len == 0) {
+                continue;
+            }
+
+            ngx_str_set(&argv[0], "AUTH");
+            argc = 1;
+
+            if (conf->user.len) {
+                argv[argc++] = conf->user;
+            }
+
+            argv[argc++] = conf->password;
+            break;
+
+        case 1:
+            if (conf->db == 0) {
+                continue;
+            }
+
+            ngx_str_set(&argv[0], "SELECT");
+            argv[1].data = db;
+            argv[1].len = ngx_sprintf(db, "%i", conf->db) - db;
+            argc = 2;
+            break;
+
+        default: /* 2 */
+            ngx_str_set(&argv[0], "CLIENT");
+            ngx_str_set(&argv[1], "SETNAME");
+
+            p = ngx_snprintf(name, sizeof(name), "wsgate-%P", ngx_pid);
+
+            argv[2].data = name;
+            argv[2].len = p - name;
+            argc = 3;
+            break;
+        }
+
+        op = ngx_http_wsgate_redis_op_get(rd);
+        if (op == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_wsgate_redis_format(rd, argc, argv) != NGX_OK) {
+            ngx_http_wsgate_redis_op_free(rd, op);
+            return NGX_ERROR;
+        }
+
+        op->setup = 1;
+        op->deadline = ngx_current_msec + conf->connect_timeout
+                       + conf->timeout;
+
+        ngx_queue_insert_tail(&rd->ops, &op->queue);
+        rd->nops++;
+
+        last = op;
+    }
+
+    last->last_setup = 1;
+
+    ngx_http_wsgate_redis_arm(rd);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
+    ngx_str_t *argv)
+{
+    int          len;
+    char        *cmd;
+    u_char      *out;
+    size_t       size;
+    ngx_uint_t   i;
+    const char  *args[NGX_HTTP_WSGATE_REDIS_MAX_ARGS];
+    size_t       lens[NGX_HTTP_WSGATE_REDIS_MAX_ARGS];
+
+    if (argc > NGX_HTTP_WSGATE_REDIS_MAX_ARGS) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < argc; i++) {
+        args[i] = (const char *) argv[i].data;
+        lens[i] = argv[i].len;
+    }
+
+    len = redisFormatCommandArgv(&cmd, (int) argc, args, lens);
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    if (rd->out_len + len > rd->out_size) {
+
+        if (rd->out_pos) {
+            ngx_memmove(rd->out, rd->out + rd->out_pos,
+                        rd->out_len - rd->out_pos);
+            rd->out_len -= rd->out_pos;
+            rd->out_pos = 0;
+        }
+
+        if (rd->out_len + len > rd->out_size) {
+            size = ngx_max(rd->out_size * 2, rd->out_len + len);
+            size = ngx_max(size, 4096);
+
+            out = ngx_alloc(size, &rd->log);
+            if (out == NULL) {
+                redisFreeCommand(cmd);
+                return NGX_ERROR;
+            }
+
+            if (rd->out) {
+                ngx_memcpy(out, rd->out, rd->out_len);
+                ngx_free(rd->out);
+            }
+
+            rd->out = out;
+            rd->out_size = size;
+        }
+    }
+
+    ngx_memcpy(rd->out + rd->out_len, cmd, len);
+    rd->out_len += len;
+
+    redisFreeCommand(cmd);
+
+    return NGX_OK;
+}
+
+
+static ngx_http_wsgate_redis_op_t *
+ngx_http_wsgate_redis_op_get(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_queue_t                 *q;
+    ngx_http_wsgate_redis_op_t  *op;
+
+    if (!ngx_queue_empty(&rd->free)) {
+        q = ngx_queue_head(&rd->free);
+        ngx_queue_remove(q);
+        rd->nfree--;
+        op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+    } else {
+        op = ngx_alloc(sizeof(ngx_http_wsgate_redis_op_t), &rd->log);
+        if (op == NULL) {
+            return NULL;
+        }
+    }
+
+    ngx_memzero(op, sizeof(ngx_http_wsgate_redis_op_t));
+
+    return op;
+}
+
+
+static void
+ngx_http_wsgate_redis_op_free(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_op_t *op)
+{
+    if (rd->nfree >= NGX_HTTP_WSGATE_REDIS_MAX_FREE) {
+        ngx_free(op);
+        return;
+    }
+
+    ngx_queue_insert_head(&rd->free, &op->queue);
+    rd->nfree++;
+}
+
+
+static void
+ngx_http_wsgate_redis_write_handler(ngx_event_t *wev)
+{
+    ngx_connection_t         *c;
+    ngx_http_wsgate_redis_t  *rd;
+
+    c = wev->data;
+    rd = c->data;
+
+    if (rd->state == NGX_HTTP_WSGATE_REDIS_CONNECTING) {
+
+        if (wev->timedout) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_TIMEOUT, 0,
+                                       "connect() timed out");
+            return;
+        }
+
+        if (ngx_http_wsgate_redis_test_connect(c) != NGX_OK) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN,
+                                   ngx_socket_errno,
+                                       "connect() failed");
+            return;
+        }
+
+        if (rd->conf->ssl) {
+            ngx_http_wsgate_redis_ssl_init(rd);
+            return;
+        }
+
+        ngx_http_wsgate_redis_connected(rd);
+        return;
+    }
+
+    if (rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTED) {
+        return;
+    }
+
+    (void) ngx_http_wsgate_redis_flush(rd);
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_redis_flush(ngx_http_wsgate_redis_t *rd)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    c = rd->connection;
+
+    while (rd->out_pos < rd->out_len) {
+
+        n = c->send(c, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == NGX_ERROR || n == 0) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "send() failed");
+            return NGX_ERROR;
+        }
+
+        rd->out_pos += n;
+    }
+
+    if (rd->out_pos == rd->out_len) {
+        rd->out_pos = 0;
+        rd->out_len = 0;
+    }
+
+    if (ngx_handle_write_event(c->write, 0) != NGX_OK) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "ngx_handle_write_event() failed");
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_wsgate_redis_read_handler(ngx_event_t *rev)
+{
+    ssize_t                   n;
+    ngx_connection_t         *c;
+    ngx_http_wsgate_redis_t  *rd;
+
+    c = rev->data;
+    rd = c->data;
+
+    if (c->close) {
+        /* a graceful shutdown closes idle connections */
+        ngx_http_wsgate_redis_close(rd);
+        rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
+        ngx_http_wsgate_redis_fail_ops(rd, NGX_HTTP_WSGATE_REDIS_DOWN);
+        return;
+    }
+
+    if (rd->state == NGX_HTTP_WSGATE_REDIS_CONNECTING) {
+        /* an early read event: a failed connect shows up here too */
+        ngx_http_wsgate_redis_write_handler(c->write);
+        return;
+    }
+
+    for ( ;; ) {
+
+        n = c->recv(c, rd->buf, NGX_HTTP_WSGATE_REDIS_BUF);
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "connection closed by redis");
+            return;
+        }
+
+        if (n == NGX_ERROR) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "recv() failed");
+            return;
+        }
+
+        if (redisReaderFeed(rd->reader, (const char *) rd->buf, n)
+            != REDIS_OK)
+        {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "redisReaderFeed() failed");
+            return;
+        }
+
+        if (ngx_http_wsgate_redis_process(rd) != NGX_OK) {
+            return;
+        }
+
+        if (rd->connection != c) {
+            /* failed and closed while handing out replies */
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                   "ngx_handle_read_event() failed");
+    }
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd)
+{
+    void                        *r;
+    ngx_queue_t                 *q;
+    redisReply                  *reply;
+    ngx_http_wsgate_redis_op_t  *op;
+
+    for ( ;; ) {
+
+        r = NULL;
+
+        if (redisReaderGetReply(rd->reader, &r) != REDIS_OK) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "protocol error");
+            return NGX_ERROR;
+        }
+
+        if (r == NULL) {
+            return NGX_OK;
+        }
+
+        reply = r;
+
+        if (ngx_queue_empty(&rd->ops)) {
+            freeReplyObject(reply);
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "unexpected reply");
+            return NGX_ERROR;
+        }
+
+        q = ngx_queue_head(&rd->ops);
+        op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+        if (op->setup) {
+            if (ngx_http_wsgate_redis_setup_reply(rd, op, reply) != NGX_OK) {
+                freeReplyObject(reply);
+                return NGX_ERROR;
+            }
+
+            ngx_queue_remove(q);
+            rd->nops--;
+            rd->connection->idle = ngx_queue_empty(&rd->ops);
+            ngx_http_wsgate_redis_op_free(rd, op);
+            freeReplyObject(reply);
+            continue;
+        }
+
+        if (reply->type == REDIS_REPLY_ERROR
+            && ngx_strncmp(reply->str, "LOADING", 7) == 0)
+        {
+            freeReplyObject(reply);
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_LOADING, 0,
+                                       "redis is loading its dataset");
+            return NGX_ERROR;
+        }
+
+        ngx_queue_remove(q);
+        rd->nops--;
+
+        rd->connection->idle = ngx_queue_empty(&rd->ops);
+
+        ngx_http_wsgate_redis_arm(rd);
+
+        if (op->handler) {
+            op->handler(op->data, reply, NGX_HTTP_WSGATE_REDIS_OK);
+        }
+
+        ngx_http_wsgate_redis_op_free(rd, op);
+        freeReplyObject(reply);
+
+        if (rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTED) {
+            return NGX_ERROR;
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_op_t *op, redisReply *reply)
+{
+    ngx_str_t  err;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        err.data = (u_char *) reply->str;
+        err.len = reply->len;
+
+        if (err.len >= 7 && ngx_strncmp(err.data, "LOADING", 7) == 0) {
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_LOADING, 0,
+                                       "redis is loading its dataset");
+            return NGX_ERROR;
+        }
+
+        if (!op->last_setup || err.len < 3
+            || ngx_strncmp(err.data, "ERR", 3) != 0)
+        {
+            /* AUTH or SELECT refused */
+
+            if (!rd->down_logged) {
+                ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
+                              "wsgate redis: %V refused the connection "
+                              "setup: \"%V\"", &rd->conf->name, &err);
+            }
+
+            ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
+                                       "connection setup refused");
+            return NGX_ERROR;
+        }
+
+        /* CLIENT SETNAME unsupported: harmless */
+    }
+
+    if (!op->last_setup) {
+        return NGX_OK;
+    }
+
+    rd->ready = 1;
+    rd->backoff = 0;
+
+    if (rd->down_logged) {
+        ngx_log_error(NGX_LOG_NOTICE, &rd->log, 0,
+                      "wsgate redis: %V is available again",
+                      &rd->conf->name);
+        rd->down_logged = 0;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_wsgate_redis_deadline_handler(ngx_event_t *ev)
+{
+    ngx_queue_t                 *q;
+    ngx_http_wsgate_redis_t     *rd;
+    ngx_http_wsgate_redis_op_t  *op;
+
+    rd = ev->data;
+
+    if (ngx_queue_empty(&rd->ops)) {
+        return;
+    }
+
+    q = ngx_queue_head(&rd->ops);
+    op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+    if ((ngx_msec_int_t) (op->deadline - ngx_current_msec) > 0) {
+        ngx_http_wsgate_redis_arm(rd);
+        return;
+    }
+
+    ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_TIMEOUT, 0,
+                               "redis timed out");
+}
+
+
+static void
+ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_msec_int_t               left;
+    ngx_queue_t                 *q;
+    ngx_http_wsgate_redis_op_t  *op;
+
+    if (ngx_queue_empty(&rd->ops)) {
+        if (rd->deadline.timer_set) {
+            ngx_del_timer(&rd->deadline);
+        }
+
+        return;
+    }
+
+    if (rd->deadline.timer_set) {
+        /* deadlines only grow along the queue: an early fire re-arms */
+        return;
+    }
+
+    q = ngx_queue_head(&rd->ops);
+    op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+    left = op->deadline - ngx_current_msec;
+
+    ngx_add_timer(&rd->deadline, left > 0 ? (ngx_msec_t) left : 1);
+}
+
+
+/*
+ * The connection is unusable: log the outage once, fail what is queued,
+ * close, and plan the next attempt.
+ */
+
+static void
+ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_status_e status, ngx_err_t err, const char *reason)
+{
+    ngx_uint_t  was_ready;
+    ngx_msec_t  delay;
+
+    was_ready = rd->ready;
+
+    if (!rd->down_logged) {
+        ngx_log_error(NGX_LOG_ERR, &rd->log, err,
+                      "wsgate redis: %V unavailable: %s%s", &rd->conf->name,
+                      reason, was_ready ? ", reconnecting" : "");
+        rd->down_logged = 1;
+
+    } else {
+        ngx_log_debug2(NGX_LOG_DEBUG_EVENT, &rd->log, err,
+                       "wsgate redis: %V still unavailable: %s",
+                       &rd->conf->name, reason);
+    }
+
+    ngx_http_wsgate_redis_close(rd);
+
+    if (rd->destroyed || ngx_exiting || ngx_terminate || ngx_quit) {
+        rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
+        ngx_http_wsgate_redis_fail_ops(rd, status);
+        return;
+    }
+
+    if (was_ready && status != NGX_HTTP_WSGATE_REDIS_LOADING) {
+        /* a working connection broke: try again at once */
+        delay = 0;
+
+    } else {
+        if (rd->backoff == 0) {
+            rd->backoff = NGX_HTTP_WSGATE_REDIS_BACKOFF_MIN;
+
+        } else {
+            rd->backoff = ngx_min(rd->backoff * 2,
+                                  NGX_HTTP_WSGATE_REDIS_BACKOFF_MAX);
+        }
+
+        /* 75% to 125% of the backoff, so edges and workers spread out */
+        delay = rd->backoff * 3 / 4 + ngx_random() % (rd->backoff / 2 + 1);
+    }
+
+    rd->state = NGX_HTTP_WSGATE_REDIS_BACKOFF;
+
+    ngx_http_wsgate_redis_fail_ops(rd, status);
+
+    if (rd->state != NGX_HTTP_WSGATE_REDIS_BACKOFF) {
+        /* an owner's handler sent again and that started a connection */
+        return;
+    }
+
+    if (delay == 0) {
+        ngx_http_wsgate_redis_connect(rd);
+        return;
+    }
+
+    ngx_add_timer(&rd->retry, delay);
+}
+
+
+static void
+ngx_http_wsgate_redis_close(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_pool_t        *pool;
+    ngx_connection_t  *c;
+
+    rd->ready = 0;
+    rd->out_pos = 0;
+    rd->out_len = 0;
+
+    if (rd->reader) {
+        redisReaderFree(rd->reader);
+        rd->reader = NULL;
+    }
+
+    c = rd->connection;
+
+    if (c == NULL) {
+        return;
+    }
+
+    rd->connection = NULL;
+
+#if (NGX_SSL)
+    if (c->ssl) {
+        c->ssl->no_wait_shutdown = 1;
+        c->ssl->no_send_shutdown = 1;
+        (void) ngx_ssl_shutdown(c);
+    }
+#endif
+
+    pool = c->pool;
+
+    ngx_close_connection(c);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static void
+ngx_http_wsgate_redis_fail_ops(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_status_e status)
+{
+    ngx_queue_t                  *q, queue;
+    ngx_http_wsgate_redis_op_t   *op;
+
+    if (rd->deadline.timer_set) {
+        ngx_del_timer(&rd->deadline);
+    }
+
+    /* handlers may queue new operations: take the old ones aside first */
+
+    if (ngx_queue_empty(&rd->ops)) {
+        return;
+    }
+
+    queue = rd->ops;
+    queue.next->prev = &queue;
+    queue.prev->next = &queue;
+
+    ngx_queue_init(&rd->ops);
+    rd->nops = 0;
+
+    while (!ngx_queue_empty(&queue)) {
+        q = ngx_queue_head(&queue);
+        ngx_queue_remove(q);
+
+        op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+        if (op->handler) {
+            op->handler(op->data, NULL, status);
+        }
+
+        ngx_http_wsgate_redis_op_free(rd, op);
+    }
+}

@@ -1,0 +1,88 @@
+
+/*
+ * Copyright (C) wsgate authors
+ *
+ * A per-worker Redis client on an nginx-owned socket.  nginx connects,
+ * reads, writes and (optionally) speaks TLS; hiredis only formats commands
+ * and parses replies.  The client knows nothing about tokens or requests:
+ * an operation is a command plus a handler that receives the reply.
+ */
+
+
+#ifndef _NGX_HTTP_WSGATE_REDIS_H_INCLUDED_
+#define _NGX_HTTP_WSGATE_REDIS_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_event.h>
+#include <ngx_event_connect.h>
+#include <hiredis/hiredis.h>
+#include <openssl/x509.h>
+
+
+#define NGX_HTTP_WSGATE_REDIS_MAX_ARGS  16
+
+
+typedef struct ngx_http_wsgate_redis_s     ngx_http_wsgate_redis_t;
+typedef struct ngx_http_wsgate_redis_op_s  ngx_http_wsgate_redis_op_t;
+
+
+/* why an operation got no reply */
+typedef enum {
+    NGX_HTTP_WSGATE_REDIS_OK = 0,
+    NGX_HTTP_WSGATE_REDIS_DOWN,       /* not connected, or connection lost */
+    NGX_HTTP_WSGATE_REDIS_TIMEOUT,    /* a deadline passed */
+    NGX_HTTP_WSGATE_REDIS_BUSY,       /* too much queued */
+    NGX_HTTP_WSGATE_REDIS_LOADING     /* -LOADING: the server is not ready */
+} ngx_http_wsgate_redis_status_e;
+
+
+/*
+ * Called once per operation: with the reply (status OK; an -ERR reply is
+ * a reply too), or with reply == NULL and the reason.  The reply is freed
+ * when the handler returns; the operation too.
+ */
+typedef void (*ngx_http_wsgate_redis_handler_pt)(void *data,
+    redisReply *reply, ngx_http_wsgate_redis_status_e status);
+
+
+/* what the configuration fixes; lives in cf->pool */
+typedef struct {
+    ngx_addr_t                      *addr;
+    ngx_str_t                        name;        /* "host:port" for logs */
+    ngx_int_t                        db;
+    ngx_str_t                        user;
+    ngx_str_t                        password;
+    ngx_msec_t                       connect_timeout;
+    ngx_msec_t                       timeout;
+    ngx_flag_t                       tls;
+    ngx_flag_t                       tls_verify;
+    ngx_flag_t                       tls_sni;     /* tls_name is no IP */
+    ngx_str_t                        tls_name;    /* NUL-terminated */
+    ngx_str_t                        tls_ca;
+    ngx_ssl_t                       *ssl;
+} ngx_http_wsgate_redis_conf_t;
+
+
+ngx_http_wsgate_redis_t *ngx_http_wsgate_redis_create(ngx_cycle_t *cycle,
+    ngx_http_wsgate_redis_conf_t *conf);
+void ngx_http_wsgate_redis_destroy(ngx_http_wsgate_redis_t *rd);
+
+/*
+ * Queues a command.  Returns the operation, or NULL when it failed at
+ * once (not connected, queue full, no memory): then the handler is not
+ * called and *status says why.
+ */
+ngx_http_wsgate_redis_op_t *ngx_http_wsgate_redis_send(
+    ngx_http_wsgate_redis_t *rd, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_wsgate_redis_handler_pt handler, void *data,
+    ngx_http_wsgate_redis_status_e *status);
+
+/* The owner is gone: the reply, when it comes, is dropped. */
+void ngx_http_wsgate_redis_cancel(ngx_http_wsgate_redis_op_t *op);
+
+ngx_int_t ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd);
+
+
+#endif /* _NGX_HTTP_WSGATE_REDIS_H_INCLUDED_ */
