@@ -30,7 +30,7 @@ DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 export TEST_NGINX_BINARY ?= /usr/sbin/nginx
 
-.PHONY: all deps module cli unit test test-unit test-t test-asan clean \
+.PHONY: all deps module cli unit test test-unit test-t test-asan asan clean \
         demo demo-stop
 
 all: module cli
@@ -91,6 +91,50 @@ test: deps
 	$(MAKE) all unit
 	$(MAKE) test-unit
 	$(MAKE) test-t
+
+# nginx built from Debian's source with the module linked in statically
+# (--add-module) and AddressSanitizer + UBSan on everything; the suites
+# then run against that binary.
+ASAN_DIR   := $(BUILD)/asan
+ASAN_NGINX := $(ASAN_DIR)/nginx-1.22.1/objs/nginx
+DEB_SRC_LIST := /etc/apt/sources.list.d/debian-src.sources
+
+$(DEB_SRC_LIST):
+	printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: bookworm bookworm-updates\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > $@
+	apt-get update -qq
+
+$(ASAN_DIR)/nginx-1.22.1/configure: | $(DEB_SRC_LIST)
+	mkdir -p $(ASAN_DIR)
+	cd $(ASAN_DIR) && apt-get source --download-only -qq nginx \
+	    && tar xzf nginx_1.22.1.orig.tar.gz
+	touch $@
+
+$(ASAN_DIR)/nginx-1.22.1/Makefile: $(ASAN_DIR)/nginx-1.22.1/configure config
+	cd $(ASAN_DIR)/nginx-1.22.1 && ./configure --with-debug \
+	    --with-http_ssl_module --with-http_realip_module \
+	    --without-http_gzip_module \
+	    --with-cc-opt="-O1 -g $(SAN) -DNGX_DEBUG_PALLOC=1" \
+	    --with-ld-opt="$(SAN)" --add-module=$(TOP) \
+	    > $(ASAN_DIR)/configure.log 2>&1 \
+	    || { tail -20 $(ASAN_DIR)/configure.log; exit 1; }
+
+$(ASAN_NGINX): $(ASAN_DIR)/nginx-1.22.1/Makefile $(MODULE_SRCS)
+	$(MAKE) -C $(ASAN_DIR)/nginx-1.22.1 -j2 > $(ASAN_DIR)/build.log 2>&1 \
+	    || { grep -E "error|Error" $(ASAN_DIR)/build.log | head -20; exit 1; }
+
+asan: $(ASAN_NGINX)
+
+# The module is linked in: no load_module line.  ASan aborts on the first
+# error and the runner sees nginx die; the logs are then checked for
+# sanitizer reports as well.
+test-asan: asan cli
+	rm -f $(BUILD)/asan-*.log
+	TEST_NGINX_BINARY=$(ASAN_NGINX) TEST_NGINX_LOAD_MODULES= \
+	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(BUILD)/asan \
+	    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:log_path=$(BUILD)/asan \
+	    prove -I t/lib -r t
+	@if ls $(BUILD)/asan.* >/dev/null 2>&1; then \
+	    echo "sanitizer reports:"; cat $(BUILD)/asan.*; exit 1; fi
 
 clean:
 	rm -rf $(BUILD) t/servroot*
