@@ -76,6 +76,8 @@ struct ngx_http_wsgate_redis_s {
     ngx_log_t                          log;
     ngx_log_t                          quiet_log;  /* retries while down */
 
+    u_char                             reason[256];
+
     ngx_http_wsgate_redis_state_e      state;
 
     unsigned                           ready:1;    /* setup answered */
@@ -89,6 +91,8 @@ static void ngx_http_wsgate_redis_retry_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_wsgate_redis_test_connect(ngx_connection_t *c);
 static void ngx_http_wsgate_redis_ssl_init(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_ssl_handshake(ngx_connection_t *c);
+static ngx_int_t ngx_http_wsgate_redis_check_name(ngx_connection_t *c,
+    ngx_http_wsgate_redis_conf_t *conf);
 static void ngx_http_wsgate_redis_connected(ngx_http_wsgate_redis_t *rd);
 static ngx_int_t ngx_http_wsgate_redis_queue_setup(
     ngx_http_wsgate_redis_t *rd);
@@ -106,6 +110,8 @@ static ngx_int_t ngx_http_wsgate_redis_setup_reply(
     ngx_http_wsgate_redis_t *rd, ngx_http_wsgate_redis_op_t *op,
     redisReply *reply);
 static void ngx_http_wsgate_redis_deadline_handler(ngx_event_t *ev);
+static ngx_int_t ngx_http_wsgate_redis_next_deadline(
+    ngx_http_wsgate_redis_t *rd, ngx_msec_t *deadline);
 static void ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
     ngx_http_wsgate_redis_status_e status, ngx_err_t err, const char *reason);
@@ -446,11 +452,10 @@ static void
 ngx_http_wsgate_redis_ssl_handshake(ngx_connection_t *c)
 {
     long                      rc;
-    ngx_uint_t                level;
+    u_char                   *p;
     ngx_http_wsgate_redis_t  *rd;
 
     rd = c->data;
-    level = rd->down_logged ? NGX_LOG_INFO : NGX_LOG_ERR;
 
     c->log->action = "talking to redis";
 
@@ -466,22 +471,24 @@ ngx_http_wsgate_redis_ssl_handshake(ngx_connection_t *c)
         rc = SSL_get_verify_result(c->ssl->connection);
 
         if (rc != X509_V_OK) {
-            ngx_log_error(level, c->log, 0,
-                          "wsgate redis: %V: SSL certificate verify error: "
-                          "(%l:%s)", &rd->conf->name,
-                          rc, X509_verify_cert_error_string(rc));
+            p = ngx_snprintf(rd->reason, sizeof(rd->reason) - 1,
+                             "SSL certificate verify error: (%l:%s)",
+                             rc, X509_verify_cert_error_string(rc));
+            *p = '\0';
+
             ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
-                                       "SSL certificate verify error");
+                                       (char *) rd->reason);
             return;
         }
 
-        if (ngx_ssl_check_host(c, &rd->conf->tls_name) != NGX_OK) {
-            ngx_log_error(level, c->log, 0,
-                          "wsgate redis: %V: SSL certificate does not "
-                          "match \"%V\"", &rd->conf->name,
-                          &rd->conf->tls_name);
+        if (ngx_http_wsgate_redis_check_name(c, rd->conf) != NGX_OK) {
+            p = ngx_snprintf(rd->reason, sizeof(rd->reason) - 1,
+                             "SSL certificate does not match \"%V\"",
+                             &rd->conf->tls_name);
+            *p = '\0';
+
             ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
-                                       "SSL certificate name mismatch");
+                                       (char *) rd->reason);
             return;
         }
     }
@@ -490,6 +497,36 @@ ngx_http_wsgate_redis_ssl_handshake(ngx_connection_t *c)
     c->write->handler = ngx_http_wsgate_redis_write_handler;
 
     ngx_http_wsgate_redis_connected(rd);
+}
+
+
+/*
+ * ngx_ssl_check_host() matches DNS names only; a Redis addressed by IP
+ * carries an IP subjectAltName, which X509_check_ip_asc() matches.
+ */
+
+static ngx_int_t
+ngx_http_wsgate_redis_check_name(ngx_connection_t *c,
+    ngx_http_wsgate_redis_conf_t *conf)
+{
+    X509       *cert;
+    ngx_int_t   rc;
+
+    if (conf->tls_sni) {
+        return ngx_ssl_check_host(c, &conf->tls_name);
+    }
+
+    cert = SSL_get_peer_certificate(c->ssl->connection);
+    if (cert == NULL) {
+        return NGX_ERROR;
+    }
+
+    rc = (X509_check_ip_asc(cert, (char *) conf->tls_name.data, 0) == 1)
+         ? NGX_OK : NGX_ERROR;
+
+    X509_free(cert);
+
+    return rc;
 }
 
 
@@ -946,7 +983,8 @@ static ngx_int_t
 ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
     ngx_http_wsgate_redis_op_t *op, redisReply *reply)
 {
-    ngx_str_t  err;
+    u_char     *p;
+    ngx_str_t   err;
 
     if (reply->type == REDIS_REPLY_ERROR) {
         err.data = (u_char *) reply->str;
@@ -963,14 +1001,12 @@ ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
         {
             /* AUTH or SELECT refused */
 
-            if (!rd->down_logged) {
-                ngx_log_error(NGX_LOG_ERR, &rd->log, 0,
-                              "wsgate redis: %V refused the connection "
-                              "setup: \"%V\"", &rd->conf->name, &err);
-            }
+            p = ngx_snprintf(rd->reason, sizeof(rd->reason) - 1,
+                             "connection setup refused: \"%V\"", &err);
+            *p = '\0';
 
             ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
-                                       "connection setup refused");
+                                       (char *) rd->reason);
             return NGX_ERROR;
         }
 
@@ -998,20 +1034,16 @@ ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
 static void
 ngx_http_wsgate_redis_deadline_handler(ngx_event_t *ev)
 {
-    ngx_queue_t                 *q;
-    ngx_http_wsgate_redis_t     *rd;
-    ngx_http_wsgate_redis_op_t  *op;
+    ngx_msec_t                deadline;
+    ngx_http_wsgate_redis_t  *rd;
 
     rd = ev->data;
 
-    if (ngx_queue_empty(&rd->ops)) {
+    if (ngx_http_wsgate_redis_next_deadline(rd, &deadline) != NGX_OK) {
         return;
     }
 
-    q = ngx_queue_head(&rd->ops);
-    op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
-
-    if ((ngx_msec_int_t) (op->deadline - ngx_current_msec) > 0) {
+    if ((ngx_msec_int_t) (deadline - ngx_current_msec) > 0) {
         ngx_http_wsgate_redis_arm(rd);
         return;
     }
@@ -1021,14 +1053,52 @@ ngx_http_wsgate_redis_deadline_handler(ngx_event_t *ev)
 }
 
 
-static void
-ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd)
+/*
+ * The earliest deadline in the queue.  Commands share one timeout, so
+ * along the queue deadlines only grow, except for the setup commands at
+ * its head, which also cover the connect: the earliest is the first
+ * setup command's or the first other command's.
+ */
+
+static ngx_int_t
+ngx_http_wsgate_redis_next_deadline(ngx_http_wsgate_redis_t *rd,
+    ngx_msec_t *deadline)
 {
-    ngx_msec_int_t               left;
+    ngx_uint_t                   found;
     ngx_queue_t                 *q;
     ngx_http_wsgate_redis_op_t  *op;
 
-    if (ngx_queue_empty(&rd->ops)) {
+    found = 0;
+
+    for (q = ngx_queue_head(&rd->ops);
+         q != ngx_queue_sentinel(&rd->ops);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+        if (!found
+            || (ngx_msec_int_t) (op->deadline - *deadline) < 0)
+        {
+            *deadline = op->deadline;
+            found = 1;
+        }
+
+        if (!op->setup) {
+            break;
+        }
+    }
+
+    return found ? NGX_OK : NGX_DECLINED;
+}
+
+
+static void
+ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_msec_t      deadline;
+    ngx_msec_int_t  left;
+
+    if (ngx_http_wsgate_redis_next_deadline(rd, &deadline) != NGX_OK) {
         if (rd->deadline.timer_set) {
             ngx_del_timer(&rd->deadline);
         }
@@ -1037,14 +1107,18 @@ ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd)
     }
 
     if (rd->deadline.timer_set) {
-        /* deadlines only grow along the queue: an early fire re-arms */
-        return;
+
+        /* a timer that fires early just re-arms; keep the tree quiet */
+
+        if ((ngx_msec_int_t) (rd->deadline.timer.key - deadline) <= 0) {
+            return;
+        }
+
+        /* not ngx_add_timer()'s lazy update: it may fire 300 ms late */
+        ngx_del_timer(&rd->deadline);
     }
 
-    q = ngx_queue_head(&rd->ops);
-    op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
-
-    left = op->deadline - ngx_current_msec;
+    left = deadline - ngx_current_msec;
 
     ngx_add_timer(&rd->deadline, left > 0 ? (ngx_msec_t) left : 1);
 }

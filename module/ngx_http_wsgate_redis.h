@@ -18,7 +18,7 @@
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
 #include <hiredis/hiredis.h>
-#include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 
 #define NGX_HTTP_WSGATE_REDIS_MAX_ARGS  16

@@ -27,6 +27,11 @@
  * must be an RFC 6750 b64token of TOKEN_MIN..TOKEN_MAX characters, with
  * nothing but optional trailing spaces after it.  On success returns 0 and
  * points *token into value; otherwise returns -1.
+ *
+ * Precisely: *( SP / HTAB ) "Bearer" 1*SP b64token *( SP / HTAB ), where
+ * b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+ * and its length, "=" padding included, is 16..512.  A tab between the
+ * scheme and the token, a second token, a comma, CR, LF or NUL: -1.
  */
 int ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
     const u_char **token, size_t *token_len);
@@ -39,7 +44,12 @@ int ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out);
 size_t ngx_http_wsgate_base64url_encode(const u_char *in, size_t len,
     u_char *out);
 
-/* 1 if name starts with one of the n prefixes, else 0. */
+/*
+ * 1 if name starts with one of the n prefixes, else 0.  Case-sensitive
+ * ("System:x" is not a "system:" caller; as a workspace claim it can never
+ * equal a workspace UUID either).  NULL entries are skipped; an empty
+ * prefix matches every name.
+ */
 int ngx_http_wsgate_has_prefix(const u_char *name, size_t len,
     const char *const *prefixes, size_t n);
 

@@ -33,7 +33,10 @@ void ngx_http_wsgate_uuid_format(const u_char *uuid, u_char *out);
 int ngx_http_wsgate_uuid_v5(const u_char *ns, const u_char *name,
     size_t len, u_char *out);
 
-/* 1 if a and b are the same UUID text ignoring hex case, else 0. */
+/*
+ * 1 if a and b are the same UUID text ignoring hex case, else 0.  Both
+ * must parse as UUIDs: two equal strings that are not UUIDs give 0.
+ */
 int ngx_http_wsgate_uuid_equal(const u_char *a, size_t alen,
     const u_char *b, size_t blen);
 

@@ -1,0 +1,213 @@
+
+/*
+ * Copyright (C) wsgate authors
+ */
+
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "ngx_http_wsgate_token.h"
+
+
+static int ngx_http_wsgate_is_b64token_char(u_char c);
+
+
+int
+ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
+    const u_char **token, size_t *token_len)
+{
+    size_t         n;
+    const u_char  *p, *last, *start;
+
+    static const u_char  scheme[] = "bearer";
+
+    p = value;
+    last = value + len;
+
+    /* nginx strips leading whitespace already; accept it all the same */
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if ((size_t) (last - p) < sizeof(scheme) - 1) {
+        return -1;
+    }
+
+    for (n = 0; n < sizeof(scheme) - 1; n++) {
+        if ((p[n] | 0x20) != scheme[n]) {
+            return -1;
+        }
+    }
+
+    p += sizeof(scheme) - 1;
+
+    /* 1*SP between the scheme and the credentials (RFC 7235) */
+
+    if (p == last || *p != ' ') {
+        return -1;
+    }
+
+    while (p < last && *p == ' ') {
+        p++;
+    }
+
+    /*
+     * b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" )
+     *            *"="
+     */
+
+    start = p;
+
+    while (p < last && ngx_http_wsgate_is_b64token_char(*p)) {
+        p++;
+    }
+
+    if (p == start) {
+        return -1;
+    }
+
+    while (p < last && *p == '=') {
+        p++;
+    }
+
+    n = p - start;
+
+    if (n < NGX_HTTP_WSGATE_TOKEN_MIN || n > NGX_HTTP_WSGATE_TOKEN_MAX) {
+        return -1;
+    }
+
+    /* optional trailing whitespace, then nothing */
+
+    while (p < last && (*p == ' ' || *p == '\t')) {
+        p++;
+    }
+
+    if (p != last) {
+        return -1;
+    }
+
+    *token = start;
+    *token_len = n;
+
+    return 0;
+}
+
+
+static int
+ngx_http_wsgate_is_b64token_char(u_char c)
+{
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+        || (c >= '0' && c <= '9'))
+    {
+        return 1;
+    }
+
+    switch (c) {
+    case '-':
+    case '.':
+    case '_':
+    case '~':
+    case '+':
+    case '/':
+        return 1;
+
+    default:
+        return 0;
+    }
+}
+
+
+int
+ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
+{
+    size_t        i;
+    u_char        md[EVP_MAX_MD_SIZE];
+    unsigned int  mdlen;
+
+    static const u_char  hex[] = "0123456789abcdef";
+    static const u_char  empty[1] = { 0 };
+
+    if (in == NULL) {
+        if (len != 0) {
+            return -1;
+        }
+
+        in = empty;
+    }
+
+    if (EVP_Digest(in, len, md, &mdlen, EVP_sha256(), NULL) != 1
+        || mdlen * 2 != NGX_HTTP_WSGATE_DIGEST_LEN)
+    {
+        return -1;
+    }
+
+    for (i = 0; i < mdlen; i++) {
+        *out++ = hex[md[i] >> 4];
+        *out++ = hex[md[i] & 0x0f];
+    }
+
+    return 0;
+}
+
+
+size_t
+ngx_http_wsgate_base64url_encode(const u_char *in, size_t len, u_char *out)
+{
+    u_char  *d;
+
+    static const u_char  basis64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+    d = out;
+
+    while (len > 2) {
+        *d++ = basis64[(in[0] >> 2) & 0x3f];
+        *d++ = basis64[((in[0] & 0x03) << 4) | (in[1] >> 4)];
+        *d++ = basis64[((in[1] & 0x0f) << 2) | (in[2] >> 6)];
+        *d++ = basis64[in[2] & 0x3f];
+
+        in += 3;
+        len -= 3;
+    }
+
+    if (len) {
+        *d++ = basis64[(in[0] >> 2) & 0x3f];
+
+        if (len == 1) {
+            *d++ = basis64[(in[0] & 0x03) << 4];
+
+        } else {
+            *d++ = basis64[((in[0] & 0x03) << 4) | (in[1] >> 4)];
+            *d++ = basis64[(in[1] & 0x0f) << 2];
+        }
+    }
+
+    return d - out;
+}
+
+
+int
+ngx_http_wsgate_has_prefix(const u_char *name, size_t len,
+    const char *const *prefixes, size_t n)
+{
+    size_t  i, plen;
+
+    for (i = 0; i < n; i++) {
+        if (prefixes[i] == NULL) {
+            continue;
+        }
+
+        plen = strlen(prefixes[i]);
+
+        if (plen <= len
+            && (plen == 0 || memcmp(name, prefixes[i], plen) == 0))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}

@@ -1,0 +1,167 @@
+
+/*
+ * Copyright (C) wsgate authors
+ */
+
+
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "ngx_http_wsgate_uuid.h"
+
+
+/*
+ * Names up to this length are hashed from a stack buffer; longer ones
+ * (never seen in practice: system caller names are short) from the heap.
+ */
+#define NGX_HTTP_WSGATE_UUID_V5_STACK  256
+
+
+static int ngx_http_wsgate_uuid_hex(u_char c);
+
+
+static int
+ngx_http_wsgate_uuid_hex(u_char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+int
+ngx_http_wsgate_uuid_parse(const u_char *s, size_t len, u_char *out)
+{
+    int     hi, lo;
+    size_t  i, n;
+
+    if (len != NGX_HTTP_WSGATE_UUID_LEN) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < NGX_HTTP_WSGATE_UUID_LEN; /* void */) {
+
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (s[i] != '-') {
+                return -1;
+            }
+
+            i++;
+            continue;
+        }
+
+        hi = ngx_http_wsgate_uuid_hex(s[i]);
+        lo = ngx_http_wsgate_uuid_hex(s[i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        if (out != NULL) {
+            out[n] = (u_char) ((hi << 4) | lo);
+        }
+
+        n++;
+        i += 2;
+    }
+
+    return 0;
+}
+
+
+void
+ngx_http_wsgate_uuid_format(const u_char *uuid, u_char *out)
+{
+    size_t  i;
+
+    static const u_char  hex[] = "0123456789abcdef";
+
+    for (i = 0; i < 16; i++) {
+
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *out++ = '-';
+        }
+
+        *out++ = hex[uuid[i] >> 4];
+        *out++ = hex[uuid[i] & 0x0f];
+    }
+}
+
+
+int
+ngx_http_wsgate_uuid_v5(const u_char *ns, const u_char *name, size_t len,
+    u_char *out)
+{
+    int            rc;
+    u_char        *buf;
+    u_char         md[EVP_MAX_MD_SIZE];
+    u_char         stack[16 + NGX_HTTP_WSGATE_UUID_V5_STACK];
+    unsigned int   mdlen;
+
+    /* RFC 4122 4.3: SHA-1 over the namespace bytes, then the name */
+
+    if (len > NGX_HTTP_WSGATE_UUID_V5_STACK) {
+        if (len > (size_t) -1 - 16) {
+            return -1;
+        }
+
+        buf = malloc(16 + len);
+        if (buf == NULL) {
+            return -1;
+        }
+
+    } else {
+        buf = stack;
+    }
+
+    memcpy(buf, ns, 16);
+
+    if (len) {
+        memcpy(buf + 16, name, len);
+    }
+
+    rc = EVP_Digest(buf, 16 + len, md, &mdlen, EVP_sha1(), NULL);
+
+    if (buf != stack) {
+        free(buf);
+    }
+
+    if (rc != 1 || mdlen < 16) {
+        return -1;
+    }
+
+    md[6] = (md[6] & 0x0f) | 0x50;      /* version 5 */
+    md[8] = (md[8] & 0x3f) | 0x80;      /* variant RFC 4122 */
+
+    ngx_http_wsgate_uuid_format(md, out);
+
+    return 0;
+}
+
+
+int
+ngx_http_wsgate_uuid_equal(const u_char *a, size_t alen, const u_char *b,
+    size_t blen)
+{
+    u_char  ua[16], ub[16];
+
+    if (ngx_http_wsgate_uuid_parse(a, alen, ua) != 0
+        || ngx_http_wsgate_uuid_parse(b, blen, ub) != 0)
+    {
+        return 0;
+    }
+
+    return memcmp(ua, ub, 16) == 0;
+}

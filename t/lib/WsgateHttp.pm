@@ -1,0 +1,109 @@
+package WsgateHttp;
+
+# Client-side load for wsgate's suites: requests that stay in flight in
+# the background while a block's own request is checked.  Works the same
+# under our runner and upstream Test::Nginx:
+#
+#     use WsgateHttp;
+#     ...
+#     --- init
+#     http_background(count => 20, uri => '/t',
+#                     headers => ["Authorization: Bearer ..."]);
+#
+# http_background(%opts) forks one child that opens `count` connections to
+# 127.0.0.1:$TEST_NGINX_SERVER_PORT at once and sends one request on each:
+#   uri         => '/t'            (default '/')
+#   method      => 'GET'
+#   headers     => [ 'Name: value', ... ]
+#   body        => ''              (sent with Content-Length)
+#   close_after => secs            close every connection after that long,
+#                                  without reading: a client that leaves
+#   hold        => secs            otherwise, read the answers for at most
+#                                  this long (default 10)
+# It returns at once with the child's pid; children still running at the
+# end of the file are killed and reaped.
+
+use strict;
+use warnings;
+
+use Exporter 'import';
+use IO::Socket::INET;
+use IO::Select;
+use POSIX ();
+use Time::HiRes qw(time sleep);
+
+our @EXPORT = qw(http_background);
+
+my @Children;
+
+sub http_background {
+    my %o = @_;
+    my $count = $o{count} || 1;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $method = $o{method} || 'GET';
+    my $uri = $o{uri} || '/';
+    my $body = defined $o{body} ? $o{body} : '';
+
+    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
+              . "Connection: close\r\n";
+    $req .= "$_\r\n" for @{ $o{headers} || [] };
+    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
+    $req .= "\r\n$body";
+
+    my $pid = fork;
+    die "http_background: fork failed: $!" unless defined $pid;
+
+    if ($pid) {
+        push @Children, $pid;
+        return $pid;
+    }
+
+    # the child: no END blocks of the test file may run here
+    my @socks;
+    for (1 .. $count) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp')
+            or next;
+        $s->autoflush(1);
+        print $s $req;
+        push @socks, $s;
+    }
+
+    if (defined $o{close_after}) {
+        sleep $o{close_after};
+        close $_ for @socks;
+        POSIX::_exit(0);
+    }
+
+    my $sel = IO::Select->new(@socks);
+    my $deadline = time + ($o{hold} || 10);
+
+    while ($sel->count && time < $deadline) {
+        for my $s ($sel->can_read(0.1)) {
+            my $n = sysread $s, my $buf, 65536;
+            if (!$n) {
+                $sel->remove($s);
+                close $s;
+            }
+        }
+    }
+
+    POSIX::_exit(0);
+}
+
+# Both runners evaluate `--- init` code outside package main.
+{
+    no strict 'refs';
+    for my $pkg (qw(Test::Nginx::Util Test::Base::Filter)) {
+        *{"${pkg}::http_background"} = \&http_background;
+    }
+}
+
+END {
+    for my $pid (@Children) {
+        kill 'TERM', $pid;
+        waitpid $pid, 0;
+    }
+}
+
+1;
