@@ -15,9 +15,10 @@
 #include "ngx_http_wsgate_module.h"
 
 
+static ngx_int_t ngx_http_wsgate_auth_checks(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
 static ngx_int_t ngx_http_wsgate_auth_start(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
-static ngx_uint_t ngx_http_wsgate_auth_headers(ngx_http_request_t *r);
 static void ngx_http_wsgate_auth_reply(void *data, redisReply *reply,
     ngx_http_wsgate_redis_status_e status);
 static ngx_uint_t ngx_http_wsgate_auth_record(ngx_http_request_t *r,
@@ -40,6 +41,7 @@ static ngx_str_t  ngx_http_wsgate_invalid_body =
 static ngx_str_t  ngx_http_wsgate_unavailable_body =
     ngx_string("{\"error\":\"auth backend unavailable\"}");
 
+static ngx_str_t  ngx_http_wsgate_authorization = ngx_string("Authorization");
 static ngx_str_t  ngx_http_wsgate_www_authenticate =
     ngx_string("WWW-Authenticate");
 static ngx_str_t  ngx_http_wsgate_missing_challenge = ngx_string("Bearer");
@@ -60,7 +62,9 @@ ngx_http_wsgate_auth_handler(ngx_http_request_t *r)
         /* nginx's own answer, which the Authorization hook defers */
 
         if (r->headers_in.authorization
-            && ngx_http_wsgate_auth_headers(r) > 1)
+            && ngx_http_wsgate_count_header(r, &ngx_http_wsgate_authorization,
+                                            NULL)
+               > 1)
         {
             ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                           "client sent duplicate header line: "
@@ -90,11 +94,32 @@ ngx_http_wsgate_auth_handler(ngx_http_request_t *r)
         return NGX_AGAIN;
     }
 
-    if (ctx->auth_result == NGX_HTTP_WSGATE_AUTH_OK) {
-        return NGX_OK;
+    if (ctx->auth_result != NGX_HTTP_WSGATE_AUTH_OK) {
+        return ngx_http_wsgate_auth_deny(r, ctx);
     }
 
-    return ngx_http_wsgate_auth_deny(r, ctx);
+    return ngx_http_wsgate_auth_checks(r, ctx);
+}
+
+
+/* what the location fronts, once the token is accepted */
+
+static ngx_int_t
+ngx_http_wsgate_auth_checks(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
+{
+    ngx_http_wsgate_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
+
+    if (wlcf->a2a) {
+        return ngx_http_wsgate_a2a_access(r, ctx);
+    }
+
+    if (wlcf->reg) {
+        return ngx_http_wsgate_register_access(r, ctx);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -114,7 +139,9 @@ ngx_http_wsgate_auth_start(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     h = r->headers_in.authorization;
 
     if (h == NULL
-        || ngx_http_wsgate_auth_headers(r) != 1
+        || ngx_http_wsgate_count_header(r, &ngx_http_wsgate_authorization,
+                                        NULL)
+           != 1
         || ngx_http_wsgate_bearer_parse(h->value.data, h->value.len,
                                         &token, &len)
            != 0)
@@ -185,44 +212,6 @@ ngx_http_wsgate_auth_start(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     r->read_event_handler = ngx_http_test_reading;
 
     return NGX_AGAIN;
-}
-
-
-/* how many Authorization header lines the client sent */
-
-static ngx_uint_t
-ngx_http_wsgate_auth_headers(ngx_http_request_t *r)
-{
-    ngx_uint_t        i, n;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    n = 0;
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].key.len == sizeof("Authorization") - 1
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "Authorization",
-                               sizeof("Authorization") - 1)
-               == 0)
-        {
-            n++;
-        }
-    }
-
-    return n;
 }
 
 
@@ -385,7 +374,6 @@ ngx_http_wsgate_auth_bind(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 static ngx_int_t
 ngx_http_wsgate_auth_deny(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {
-    ngx_int_t         rc;
     ngx_str_t        *body;
     ngx_uint_t        status;
     ngx_table_elt_t  *h;
@@ -423,11 +411,7 @@ ngx_http_wsgate_auth_deny(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         break;
     }
 
-    rc = ngx_http_wsgate_send_json(r, status, body);
-
-    ngx_http_finalize_request(r, rc);
-
-    return NGX_DONE;
+    return ngx_http_wsgate_answer(r, status, body);
 }
 
 

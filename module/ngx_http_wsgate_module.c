@@ -37,6 +37,12 @@ static char *ngx_http_wsgate_redis_password_file(ngx_conf_t *cf,
 static ngx_int_t ngx_http_wsgate_redis_ssl(ngx_conf_t *cf,
     ngx_http_wsgate_redis_conf_t *rcf);
 static void ngx_http_wsgate_cleanup_secret(void *data);
+static char *ngx_http_wsgate_system_prefixes(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_wsgate_system_namespace(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+static char *ngx_http_wsgate_system_caller(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static ngx_int_t ngx_http_wsgate_init(ngx_conf_t *cf);
 static ngx_int_t ngx_http_wsgate_init_process(ngx_cycle_t *cycle);
 static void ngx_http_wsgate_exit_process(ngx_cycle_t *cycle);
@@ -58,6 +64,41 @@ static ngx_command_t  ngx_http_wsgate_commands[] = {
       offsetof(ngx_http_wsgate_main_conf_t, key_prefix),
       NULL },
 
+    { ngx_string("wsgate_wedge_window"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_main_conf_t, wedge_window),
+      NULL },
+
+    { ngx_string("wsgate_restart_grace"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_main_conf_t, restart_grace),
+      NULL },
+
+    { ngx_string("wsgate_system_prefixes"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_wsgate_system_prefixes,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wsgate_system_namespace"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_wsgate_system_namespace,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wsgate_system_caller"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_wsgate_system_caller,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("wsgate_auth"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -70,6 +111,48 @@ static ngx_command_t  ngx_http_wsgate_commands[] = {
       ngx_http_set_complex_value_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_wsgate_loc_conf_t, bind),
+      NULL },
+
+    { ngx_string("wsgate_register"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, reg),
+      NULL },
+
+    { ngx_string("wsgate_restart"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_set_complex_value_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, restart),
+      NULL },
+
+    { ngx_string("wsgate_a2a"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, a2a),
+      NULL },
+
+    { ngx_string("wsgate_a2a_validate"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, a2a_validate),
+      NULL },
+
+    { ngx_string("wsgate_allow_private_urls"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, allow_private_urls),
+      NULL },
+
+    { ngx_string("wsgate_status"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_wsgate_status,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
       ngx_null_command
@@ -111,6 +194,11 @@ ngx_module_t  ngx_http_wsgate_module = {
 #define NGX_HTTP_WSGATE_VAR_KIND          1
 #define NGX_HTTP_WSGATE_VAR_PREFIX        2
 #define NGX_HTTP_WSGATE_VAR_AUTH_RESULT   3
+#define NGX_HTTP_WSGATE_VAR_CALLER_ID     4
+#define NGX_HTTP_WSGATE_VAR_CALLER_NAME   5
+#define NGX_HTTP_WSGATE_VAR_CALLER_KIND   6
+#define NGX_HTTP_WSGATE_VAR_REG_ERROR     7
+#define NGX_HTTP_WSGATE_VAR_REG_STATE     8
 
 
 static ngx_http_variable_t  ngx_http_wsgate_vars[] = {
@@ -126,6 +214,22 @@ static ngx_http_variable_t  ngx_http_wsgate_vars[] = {
 
     { ngx_string("wsgate_auth_result"), NULL, ngx_http_wsgate_variable,
       NGX_HTTP_WSGATE_VAR_AUTH_RESULT, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wsgate_caller_id"), NULL, ngx_http_wsgate_variable,
+      NGX_HTTP_WSGATE_VAR_CALLER_ID, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wsgate_caller_name"), NULL, ngx_http_wsgate_variable,
+      NGX_HTTP_WSGATE_VAR_CALLER_NAME, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wsgate_caller_kind"), NULL, ngx_http_wsgate_variable,
+      NGX_HTTP_WSGATE_VAR_CALLER_KIND, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wsgate_register_error"), NULL, ngx_http_wsgate_variable,
+      NGX_HTTP_WSGATE_VAR_REG_ERROR, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("wsgate_registration_state"), NULL,
+      ngx_http_wsgate_variable, NGX_HTTP_WSGATE_VAR_REG_STATE,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
       ngx_http_null_variable
 };
@@ -145,6 +249,27 @@ static ngx_str_t  ngx_http_wsgate_kinds[] = {
     ngx_string(""),
     ngx_string("workspace"),
     ngx_string("system")
+};
+
+
+static ngx_str_t  ngx_http_wsgate_states[] = {
+    ngx_string(""),
+    ngx_string("online"),
+    ngx_string("restarting"),
+    ngx_string("degraded")
+};
+
+
+static const char  *ngx_http_wsgate_default_prefixes[] = {
+    "system:", "webhook:", "channel:", "test:", NULL
+};
+
+
+/* RFC 4122 NameSpace_URL, 6ba7b811-9dad-11d1-80b4-00c04fd430c8 */
+
+static u_char  ngx_http_wsgate_url_namespace[16] = {
+    0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
+    0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8
 };
 
 
@@ -196,6 +321,26 @@ ngx_http_wsgate_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         v->data = ctx->prefix;
         goto found;
 
+    case NGX_HTTP_WSGATE_VAR_CALLER_ID:
+        s = &ctx->caller_id;
+        break;
+
+    case NGX_HTTP_WSGATE_VAR_CALLER_NAME:
+        s = &ctx->caller_name;
+        break;
+
+    case NGX_HTTP_WSGATE_VAR_CALLER_KIND:
+        s = &ngx_http_wsgate_kinds[ctx->caller_kind];
+        break;
+
+    case NGX_HTTP_WSGATE_VAR_REG_ERROR:
+        s = &ctx->register_error;
+        break;
+
+    case NGX_HTTP_WSGATE_VAR_REG_STATE:
+        s = &ngx_http_wsgate_states[ctx->state];
+        break;
+
     default: /* NGX_HTTP_WSGATE_VAR_AUTH_RESULT */
         s = &ngx_http_wsgate_auth_results[ctx->auth_result];
         break;
@@ -219,49 +364,6 @@ found:
 }
 
 
-ngx_int_t
-ngx_http_wsgate_send_json(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    if (ngx_http_discard_request_body(r) != NGX_OK) {
-        r->keepalive = 0;
-    }
-
-    r->headers_out.status = status;
-    r->headers_out.content_length_n = body->len;
-
-    ngx_str_set(&r->headers_out.content_type, "application/json");
-    r->headers_out.content_type_len = r->headers_out.content_type.len;
-    r->headers_out.content_type_lowcase = NULL;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = body->data;
-    b->last = body->data + body->len;
-    b->memory = 1;
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
-}
-
-
 static void *
 ngx_http_wsgate_create_main_conf(ngx_conf_t *cf)
 {
@@ -277,9 +379,15 @@ ngx_http_wsgate_create_main_conf(ngx_conf_t *cf)
      *
      *     wmcf->redis = NULL;
      *     wmcf->key_prefix = { 0, NULL };
+     *     wmcf->system_prefixes = NULL;
+     *     wmcf->system_namespace_set = 0;
+     *     wmcf->system_callers = NULL;
      *     wmcf->client = NULL;
      *     wmcf->used = 0;
      */
+
+    wmcf->wedge_window = NGX_CONF_UNSET_MSEC;
+    wmcf->restart_grace = NGX_CONF_UNSET_MSEC;
 
     return wmcf;
 }
@@ -290,8 +398,39 @@ ngx_http_wsgate_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_wsgate_main_conf_t  *wmcf = conf;
 
+    ngx_uint_t                        i;
+    ngx_http_wsgate_system_caller_t  *sc;
+
     if (wmcf->key_prefix.data == NULL) {
         ngx_str_set(&wmcf->key_prefix, "wsgate:");
+    }
+
+    ngx_conf_init_msec_value(wmcf->wedge_window, 5 * 60 * 1000);
+    ngx_conf_init_msec_value(wmcf->restart_grace, 2 * 60 * 1000);
+
+    if (wmcf->system_prefixes == NULL) {
+        wmcf->system_prefixes = ngx_http_wsgate_default_prefixes;
+        wmcf->nsystem_prefixes = 4;
+    }
+
+    if (!wmcf->system_namespace_set) {
+        ngx_memcpy(wmcf->system_namespace, ngx_http_wsgate_url_namespace, 16);
+    }
+
+    if (wmcf->system_callers) {
+        sc = wmcf->system_callers->elts;
+
+        for (i = 0; i < wmcf->system_callers->nelts; i++) {
+            if (!ngx_http_wsgate_has_prefix(sc[i].name.data, sc[i].name.len,
+                                            wmcf->system_prefixes,
+                                            wmcf->nsystem_prefixes))
+            {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "system caller \"%V\" has none of "
+                                   "the system prefixes", &sc[i].name);
+                return NGX_CONF_ERROR;
+            }
+        }
     }
 
     return NGX_CONF_OK;
@@ -310,6 +449,17 @@ ngx_http_wsgate_create_loc_conf(ngx_conf_t *cf)
 
     wlcf->auth = NGX_CONF_UNSET;
     wlcf->bind = NGX_CONF_UNSET_PTR;
+    wlcf->reg = NGX_CONF_UNSET;
+    wlcf->restart = NGX_CONF_UNSET_PTR;
+    wlcf->a2a = NGX_CONF_UNSET;
+    wlcf->a2a_validate = NGX_CONF_UNSET;
+    wlcf->allow_private_urls = NGX_CONF_UNSET;
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     wlcf->status = NULL;
+     */
 
     return wlcf;
 }
@@ -325,14 +475,37 @@ ngx_http_wsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     ngx_conf_merge_value(conf->auth, prev->auth, 0);
     ngx_conf_merge_ptr_value(conf->bind, prev->bind, NULL);
+    ngx_conf_merge_value(conf->reg, prev->reg, 0);
+    ngx_conf_merge_ptr_value(conf->restart, prev->restart, NULL);
+    ngx_conf_merge_value(conf->a2a, prev->a2a, 0);
+    ngx_conf_merge_value(conf->a2a_validate, prev->a2a_validate, 0);
+    ngx_conf_merge_value(conf->allow_private_urls, prev->allow_private_urls,
+                         0);
 
-    if (conf->auth) {
+    if ((conf->reg || conf->a2a) && !conf->auth) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%s\" requires \"wsgate_auth on\"",
+                           conf->reg ? "wsgate_register" : "wsgate_a2a");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->reg && conf->a2a) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"wsgate_register\" and \"wsgate_a2a\" "
+                           "cannot front the same location");
+        return NGX_CONF_ERROR;
+    }
+
+    if (conf->auth || conf->restart || conf->status) {
         wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wsgate_module);
 
         if (wmcf->redis == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"wsgate_auth\" requires \"wsgate_redis\" "
-                               "in the http block");
+                               "\"%s\" requires \"wsgate_redis\" "
+                               "in the http block",
+                               conf->auth ? "wsgate_auth"
+                               : conf->restart ? "wsgate_restart"
+                                               : "wsgate_status");
             return NGX_CONF_ERROR;
         }
 
@@ -726,6 +899,133 @@ ngx_http_wsgate_redis_ssl(ngx_conf_t *cf, ngx_http_wsgate_redis_conf_t *rcf)
 }
 
 
+static char *
+ngx_http_wsgate_system_prefixes(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_wsgate_main_conf_t  *wmcf = conf;
+
+    ngx_str_t    *value;
+    ngx_uint_t    i;
+    const char  **p;
+
+    if (wmcf->system_prefixes != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    p = ngx_palloc(cf->pool, cf->args->nelts * sizeof(char *));
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        if (value[i].len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "empty system caller prefix");
+            return NGX_CONF_ERROR;
+        }
+
+        /* cf->args strings end with '\0' */
+        p[i - 1] = (const char *) value[i].data;
+    }
+
+    p[cf->args->nelts - 1] = NULL;
+
+    wmcf->system_prefixes = p;
+    wmcf->nsystem_prefixes = cf->args->nelts - 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_wsgate_system_namespace(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_wsgate_main_conf_t  *wmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (wmcf->system_namespace_set) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_http_wsgate_uuid_parse(value[1].data, value[1].len,
+                                   wmcf->system_namespace)
+        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid namespace UUID \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    wmcf->system_namespace_set = 1;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_wsgate_system_caller(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_wsgate_main_conf_t  *wmcf = conf;
+
+    u_char                            uuid[16];
+    ngx_str_t                        *value;
+    ngx_uint_t                        i;
+    ngx_http_wsgate_system_caller_t  *sc;
+
+    value = cf->args->elts;
+
+    if (value[1].len == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "empty system caller name");
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_wsgate_uuid_parse(value[2].data, value[2].len, uuid) != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid UUID \"%V\" for system caller \"%V\"",
+                           &value[2], &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->system_callers == NULL) {
+        wmcf->system_callers = ngx_array_create(cf->pool, 4,
+                                       sizeof(ngx_http_wsgate_system_caller_t));
+        if (wmcf->system_callers == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sc = wmcf->system_callers->elts;
+
+    for (i = 0; i < wmcf->system_callers->nelts; i++) {
+        if (sc[i].name.len == value[1].len
+            && ngx_strncmp(sc[i].name.data, value[1].data, value[1].len) == 0)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "duplicate system caller \"%V\"", &value[1]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    sc = ngx_array_push(wmcf->system_callers);
+    if (sc == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    sc->name = value[1];
+    ngx_http_wsgate_uuid_format(uuid, sc->uuid);
+
+    return NGX_CONF_OK;
+}
+
+
 static ngx_int_t
 ngx_http_wsgate_init(ngx_conf_t *cf)
 {
@@ -747,6 +1047,10 @@ ngx_http_wsgate_init(ngx_conf_t *cf)
     }
 
     *h = ngx_http_wsgate_auth_handler;
+
+    if (ngx_http_wsgate_register_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     return ngx_http_wsgate_auth_init(cf);
 }
