@@ -27,8 +27,6 @@ static ngx_int_t ngx_http_wsgate_auth_copy(ngx_http_request_t *r,
     ngx_str_t *dst, redisReply *reply);
 static ngx_int_t ngx_http_wsgate_auth_bind(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
-static ngx_int_t ngx_http_wsgate_auth_deny(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
 static void ngx_http_wsgate_auth_cleanup(void *data);
 static ngx_int_t ngx_http_wsgate_process_authorization(ngx_http_request_t *r,
     ngx_table_elt_t *h, ngx_uint_t offset);
@@ -371,7 +369,7 @@ ngx_http_wsgate_auth_bind(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 }
 
 
-static ngx_int_t
+ngx_int_t
 ngx_http_wsgate_auth_deny(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {
     ngx_str_t        *body;

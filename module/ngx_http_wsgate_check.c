@@ -836,6 +836,12 @@ ngx_http_wsgate_register_verdict(const cJSON *json, int allow_private,
         return -1;
     }
 
+    /* a valid "id" is reported even when a later field fails */
+
+    if (id != NULL) {
+        memcpy(id, uuid->valuestring, NGX_HTTP_WSGATE_UUID_LEN);
+    }
+
     /* "url" */
 
     v->field = "url";
@@ -912,10 +918,6 @@ ngx_http_wsgate_register_verdict(const cJSON *json, int allow_private,
 
     v->field = NULL;
     v->reason = NULL;
-
-    if (id != NULL) {
-        memcpy(id, uuid->valuestring, NGX_HTTP_WSGATE_UUID_LEN);
-    }
 
     return 0;
 }

@@ -109,9 +109,10 @@ const char *ngx_http_wsgate_url_check(const u_char *url, size_t len,
     int allow_private);
 
 /*
- * Checks a RegisterPayload body.  Returns 0 when valid and copies the
- * payload's "id" (36 characters, as sent) into id; returns -1 and fills
- * v otherwise.
+ * Checks a RegisterPayload body.  Returns 0 when valid, or -1 and fills
+ * v.  Whenever "id" itself is valid, even if a later field is not, its 36
+ * characters (as sent) are copied into id; the caller detects that by
+ * pre-filling id (e.g. with zeros).
  *
  * Order: the body ("not valid JSON", "not a JSON object", "NUL character
  * not allowed"), then "id", "url", "agent_card", "agent_card.name", each

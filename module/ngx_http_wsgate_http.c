@@ -181,7 +181,7 @@ ngx_http_wsgate_answer(ngx_http_request_t *r, ngx_uint_t status,
 ngx_int_t
 ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
 {
-    u_char      *p, c;
+    u_char      *p, *start, c;
     size_t       len;
     ngx_uint_t   i;
 
@@ -194,13 +194,12 @@ ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
         len += (c == '"' || c == '\\') ? 2 : (c < 0x20) ? 6 : 1;
     }
 
-    p = ngx_pnalloc(pool, len);
-    if (p == NULL) {
+    start = ngx_pnalloc(pool, len);
+    if (start == NULL) {
         return NGX_ERROR;
     }
 
-    out->data = p;
-    out->len = len;
+    p = start;
 
     *p++ = '"';
 
@@ -222,6 +221,11 @@ ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
     }
 
     *p = '"';
+
+    /* out may be s itself */
+
+    out->data = start;
+    out->len = len;
 
     return NGX_OK;
 }

@@ -125,6 +125,10 @@ extern ngx_module_t  ngx_http_wsgate_module;
 ngx_int_t ngx_http_wsgate_auth_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_wsgate_auth_handler(ngx_http_request_t *r);
 
+/* answers 401 or 503 per ctx->auth_result; NGX_DONE for a phase handler */
+ngx_int_t ngx_http_wsgate_auth_deny(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+
 /*
  * Checks that run in the access phase after the token was accepted.  Each
  * is called again whenever the phase is re-entered and returns NGX_OK

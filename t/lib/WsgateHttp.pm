@@ -22,6 +22,11 @@ package WsgateHttp;
 #                                  this long (default 10)
 # It returns at once with the child's pid; children still running at the
 # end of the file are killed and reaped.
+#
+# http_backend() starts lua-free-config/demo-backend.pl (the platform
+# stand-in that echoes what it received, with the body's sha256) on a free
+# 127.0.0.1 port, sets $ENV{TEST_NGINX_BACKEND_PORT} and returns the port;
+# it is stopped at the end of the file.
 
 use strict;
 use warnings;
@@ -32,7 +37,7 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(http_background);
+our @EXPORT = qw(http_background http_backend);
 
 my @Children;
 
@@ -91,16 +96,50 @@ sub http_background {
     POSIX::_exit(0);
 }
 
+my $Backend;
+
+sub http_backend {
+    return $ENV{TEST_NGINX_BACKEND_PORT} if $Backend;
+
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1)
+        or die "http_backend: no free port: $!";
+    my $port = $s->sockport;
+    close $s;
+
+    my $pid = fork;
+    die "http_backend: fork failed: $!" unless defined $pid;
+
+    if ($pid == 0) {
+        exec $^X, 'lua-free-config/demo-backend.pl', '--port', $port
+            or POSIX::_exit(127);
+    }
+
+    for (1 .. 200) {
+        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $port, Proto => 'tcp');
+        if ($c) {
+            close $c;
+            $Backend = $pid;
+            return $ENV{TEST_NGINX_BACKEND_PORT} = $port;
+        }
+        sleep 0.01;
+    }
+
+    die "http_backend: demo-backend.pl did not start on port $port";
+}
+
 # Both runners evaluate `--- init` code outside package main.
 {
     no strict 'refs';
     for my $pkg (qw(Test::Nginx::Util Test::Base::Filter)) {
         *{"${pkg}::http_background"} = \&http_background;
+        *{"${pkg}::http_backend"} = \&http_backend;
     }
 }
 
 END {
-    for my $pid (@Children) {
+    for my $pid (grep { defined } @Children, $Backend) {
         kill 'TERM', $pid;
         waitpid $pid, 0;
     }
