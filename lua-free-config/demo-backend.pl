@@ -9,7 +9,8 @@
 # The answer:  {"method":..,"path":..,"length":N,"sha256":"<body digest>",
 #               "x_workspace_id":..,"x_caller_kind":..,"x_caller_name":..}
 # A request header "X-Demo-Status: NNN" makes it answer with that status
-# (to play a failing backend).  Listens on 127.0.0.1 only.
+# (to play a failing backend), "X-Demo-Delay: 0.5" answer that many seconds
+# later (at most 10).  Listens on 127.0.0.1 only.
 
 use strict;
 use warnings;
@@ -87,6 +88,10 @@ sub serve {
     }
 
     my $status = ($h{'x-demo-status'} // '') =~ /^([1-5]\d\d)$/ ? $1 : 200;
+
+    if (($h{'x-demo-delay'} // '') =~ /^(\d+(?:\.\d+)?)$/ && $1 <= 10) {
+        select(undef, undef, undef, $1);
+    }
 
     my $out = '{' . join(',',
         '"method":' . json_str($method),

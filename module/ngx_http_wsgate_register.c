@@ -22,9 +22,9 @@
 #include "ngx_http_wsgate_check.h"
 
 
-#define NGX_HTTP_WSGATE_REG_BODY       0
-#define NGX_HTTP_WSGATE_REG_WINDOW     1
-#define NGX_HTTP_WSGATE_REG_WAITING    2
+#define NGX_HTTP_WSGATE_REG_WINDOW     0
+#define NGX_HTTP_WSGATE_REG_WAITING    1
+#define NGX_HTTP_WSGATE_REG_BODY       2
 #define NGX_HTTP_WSGATE_REG_PASS       3
 
 
@@ -107,8 +107,8 @@ ngx_http_wsgate_register_init(ngx_conf_t *cf)
 
 /*
  * Called on every entry into the access phase after the token was
- * accepted: read the body, check it, learn whether a restart window is
- * open, then let the request through to proxy_pass unchanged.
+ * accepted: learn whether the workspace's restart window is open, read
+ * the body and check it, then let the request through unchanged.
  */
 
 ngx_int_t
@@ -118,6 +118,22 @@ ngx_http_wsgate_register_access(ngx_http_request_t *r,
     ngx_int_t  rc;
 
     switch (ctx->phase) {
+
+    case NGX_HTTP_WSGATE_REG_WINDOW:
+
+        if (ctx->kind != NGX_HTTP_WSGATE_KIND_WORKSPACE) {
+            /* only a workspace registers, and only itself */
+            ctx->auth_result = NGX_HTTP_WSGATE_AUTH_MISMATCH;
+            return ngx_http_wsgate_auth_deny(r, ctx);
+        }
+
+        rc = ngx_http_wsgate_register_window(r, ctx);
+
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
+        /* fall through */
 
     case NGX_HTTP_WSGATE_REG_BODY:
 
@@ -133,12 +149,9 @@ ngx_http_wsgate_register_access(ngx_http_request_t *r,
             return rc;
         }
 
-        ctx->phase = NGX_HTTP_WSGATE_REG_WINDOW;
+        ctx->phase = NGX_HTTP_WSGATE_REG_PASS;
 
-        /* fall through */
-
-    case NGX_HTTP_WSGATE_REG_WINDOW:
-        return ngx_http_wsgate_register_window(r, ctx);
+        return NGX_OK;
 
     case NGX_HTTP_WSGATE_REG_WAITING:
         return NGX_AGAIN;
@@ -171,8 +184,7 @@ ngx_http_wsgate_register_check_body(ngx_http_request_t *r,
     {
         /* the payload names a workspace: it must be the token's own */
 
-        if (ctx->kind != NGX_HTTP_WSGATE_KIND_WORKSPACE
-            || !ngx_http_wsgate_uuid_equal(id, sizeof(id),
+        if (!ngx_http_wsgate_uuid_equal(id, sizeof(id),
                                            ctx->workspace.data,
                                            ctx->workspace.len))
         {
@@ -194,11 +206,6 @@ ngx_http_wsgate_register_check_body(ngx_http_request_t *r,
     }
 
     /* the failure is the token's own workspace's */
-
-    if (ctx->kind != NGX_HTTP_WSGATE_KIND_WORKSPACE) {
-        ctx->auth_result = NGX_HTTP_WSGATE_AUTH_MISMATCH;
-        return ngx_http_wsgate_auth_deny(r, ctx);
-    }
 
     ctx->register_ws = ctx->workspace;
 
@@ -242,18 +249,16 @@ ngx_http_wsgate_register_check_body(ngx_http_request_t *r,
                            &field, &reason)
                - p;
 
-    /* the header filter records the failure; the state it leaves */
-
-    ctx->state = NGX_HTTP_WSGATE_STATE_DEGRADED;
+    /* the header filter records the failure and sets the state */
 
     return ngx_http_wsgate_answer(r, NGX_HTTP_BAD_REQUEST, &body);
 }
 
 
 /*
- * Reads the restart marker before proxying, so that the state this
- * request leaves is known when the response is logged.  A Redis that
- * fails here does not stop the registration.
+ * Reads the restart marker of the token's workspace first, so that the
+ * state this request leaves is known when the response is logged.  A
+ * Redis that fails here does not stop the registration.
  */
 
 static ngx_int_t
@@ -269,7 +274,7 @@ ngx_http_wsgate_register_window(ngx_http_request_t *r,
 
     ngx_str_set(&argv[0], "GET");
 
-    if (ngx_http_wsgate_key(r->pool, wmcf, &ctx->register_ws, "restart",
+    if (ngx_http_wsgate_key(r->pool, wmcf, &ctx->workspace, "restart",
                             &argv[1])
         != NGX_OK)
     {
@@ -281,7 +286,7 @@ ngx_http_wsgate_register_window(ngx_http_request_t *r,
                                     ctx, &status);
 
     if (op == NULL) {
-        ctx->phase = NGX_HTTP_WSGATE_REG_PASS;
+        ctx->phase = NGX_HTTP_WSGATE_REG_BODY;
         return NGX_OK;
     }
 
@@ -309,7 +314,7 @@ ngx_http_wsgate_register_window_reply(void *data, redisReply *reply,
     c = r->connection;
 
     ctx->op = NULL;
-    ctx->phase = NGX_HTTP_WSGATE_REG_PASS;
+    ctx->phase = NGX_HTTP_WSGATE_REG_BODY;
 
     if (reply != NULL && reply->type == REDIS_REPLY_STRING) {
         ctx->restart_at = ngx_http_wsgate_atoms(reply->str, reply->len);
