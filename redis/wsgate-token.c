@@ -1,0 +1,1934 @@
+
+/*
+ * Copyright (C) wsgate authors
+ *
+ * wsgate-token: the operator CLI.  It mints, rotates and revokes bearer
+ * tokens and opens restart windows in Redis with exactly the commands
+ * that redis/README.md documents, so that a control plane written in any
+ * language can do the same.  Synchronous hiredis, OpenSSL RAND_bytes and
+ * the pure helpers of module/; no nginx headers.
+ */
+
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/time.h>
+#include <sys/types.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
+#include "ngx_http_wsgate_token.h"
+#include "ngx_http_wsgate_uuid.h"
+
+
+#define WSGATE_CLI_OK              0
+#define WSGATE_CLI_FAILED          1     /* Redis unreachable or an error */
+#define WSGATE_CLI_USAGE           2     /* bad usage, nothing written */
+#define WSGATE_CLI_AGAIN           3     /* internal: EXEC saw a WATCH fire */
+
+#define WSGATE_CLI_DEFAULT_URL     "redis://127.0.0.1:6379/0"
+#define WSGATE_CLI_DEFAULT_PREFIX  "wsgate:"
+#define WSGATE_CLI_RESTART_GRACE   120000          /* 2m, as the gateway */
+#define WSGATE_CLI_TIME_MAX        315360000000LL  /* 10 years in ms */
+
+#define WSGATE_CLI_TOKEN_BYTES     32
+#define WSGATE_CLI_TOKEN_LEN       43              /* base64url, no pad */
+#define WSGATE_CLI_RETRIES         10
+#define WSGATE_CLI_CONNECT_MS      2000
+#define WSGATE_CLI_COMMAND_MS      5000
+
+#define WSGATE_CLI_PREFIX_MAX      128
+#define WSGATE_CLI_NAME_MAX        256
+#define WSGATE_CLI_KEY_MAX                                                    \
+    (WSGATE_CLI_PREFIX_MAX + WSGATE_CLI_NAME_MAX + 32)
+#define WSGATE_CLI_SYSTEM_MAX      16
+
+/* what a command accepts */
+#define WSGATE_CLI_WS              0x01   /* a workspace UUID */
+#define WSGATE_CLI_SYS             0x02   /* a system caller name */
+#define WSGATE_CLI_GRACE           0x04   /* --grace */
+#define WSGATE_CLI_TTL             0x08   /* --ttl */
+
+
+typedef struct {
+    char                        *host;        /* NULL: a unix socket */
+    char                        *path;
+    char                        *user;
+    char                        *password;
+    char                         addr[300];   /* for messages */
+    int                          port;
+    int                          db;
+} wsgate_cli_url_t;
+
+
+typedef struct wsgate_cli_s  wsgate_cli_t;
+
+typedef int (*wsgate_cli_handler_pt)(wsgate_cli_t *cli);
+
+
+typedef struct {
+    const char                  *name;
+    wsgate_cli_handler_pt        handler;
+    unsigned                     accepts;
+} wsgate_cli_command_t;
+
+
+typedef struct {
+    char                       **digest;
+    size_t                      *len;
+    long long                   *pttl;
+    size_t                       n;
+    redisReply                  *reply;       /* owns the digests */
+} wsgate_cli_set_t;
+
+
+struct wsgate_cli_s {
+    redisContext                *ctx;
+    const wsgate_cli_command_t  *command;
+    const char                  *url_text;
+    const char                  *prefix;
+    const char                  *system[WSGATE_CLI_SYSTEM_MAX];
+    size_t                       nsystem;
+    long long                    grace_ms;    /* -1: not given */
+    long long                    ttl_ms;      /* -1: not given */
+    wsgate_cli_url_t             url;
+    char                         id[WSGATE_CLI_NAME_MAX + 1];
+    char                         set_key[WSGATE_CLI_KEY_MAX];
+    unsigned                     is_system:1;
+    unsigned                     quiet:1;
+};
+
+
+static int wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv);
+static int wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg);
+static int wsgate_cli_parse_time(const char *s, long long *ms);
+static int wsgate_cli_parse_url(const char *s, wsgate_cli_url_t *u);
+static int wsgate_cli_parse_authority(char *p, wsgate_cli_url_t *u);
+static int wsgate_cli_parse_int(const char *s, size_t len, long max,
+    long *value);
+static char *wsgate_cli_percent_decode(const char *s, size_t len);
+static int wsgate_cli_hex(char c);
+static void wsgate_cli_usage(FILE *f);
+static void wsgate_cli_error(const char *fmt, ...);
+
+static int wsgate_cli_connect(wsgate_cli_t *cli);
+static int wsgate_cli_io_error(wsgate_cli_t *cli, const char *what);
+static redisReply *wsgate_cli_command(wsgate_cli_t *cli, const char *fmt,
+    ...);
+static int wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **r);
+static int wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set,
+    int pttl);
+static void wsgate_cli_set_free(wsgate_cli_set_t *set);
+static void wsgate_cli_append_issue(wsgate_cli_t *cli, const char *digest,
+    long long now, int *queued);
+static int wsgate_cli_token_new(char *token, char *digest);
+static void wsgate_cli_backoff(int attempt);
+static long long wsgate_cli_now_ms(void);
+static long long wsgate_cli_reply_int(redisReply *r);
+static int wsgate_cli_print_token(char *token);
+static int wsgate_cli_parse_ll(const char *s, long long *value);
+static void wsgate_cli_json_field(redisReply *hash, const char *name,
+    int number);
+
+static int wsgate_cli_issue(wsgate_cli_t *cli);
+static int wsgate_cli_rotate(wsgate_cli_t *cli);
+static int wsgate_cli_revoke(wsgate_cli_t *cli);
+static int wsgate_cli_mark_restart(wsgate_cli_t *cli);
+static int wsgate_cli_status(wsgate_cli_t *cli);
+
+
+static const wsgate_cli_command_t  wsgate_cli_commands[] = {
+
+    { "issue", wsgate_cli_issue,
+      WSGATE_CLI_WS|WSGATE_CLI_TTL },
+
+    { "rotate", wsgate_cli_rotate,
+      WSGATE_CLI_WS|WSGATE_CLI_SYS|WSGATE_CLI_GRACE|WSGATE_CLI_TTL },
+
+    { "revoke", wsgate_cli_revoke,
+      WSGATE_CLI_WS|WSGATE_CLI_SYS },
+
+    { "issue-system", wsgate_cli_issue,
+      WSGATE_CLI_SYS|WSGATE_CLI_TTL },
+
+    { "mark-restart", wsgate_cli_mark_restart,
+      WSGATE_CLI_WS|WSGATE_CLI_GRACE },
+
+    { "status", wsgate_cli_status,
+      WSGATE_CLI_WS },
+
+    { NULL, NULL, 0 }
+};
+
+
+static const char  *wsgate_cli_default_system[] = {
+    "system:", "webhook:", "channel:", "test:"
+};
+
+
+int
+main(int argc, char **argv)
+{
+    int            rc;
+    wsgate_cli_t   cli;
+
+    memset(&cli, 0, sizeof(wsgate_cli_t));
+
+    cli.prefix = WSGATE_CLI_DEFAULT_PREFIX;
+    cli.grace_ms = -1;
+    cli.ttl_ms = -1;
+
+    rc = wsgate_cli_parse_args(&cli, argc, argv);
+
+    if (rc == -1) {
+        rc = WSGATE_CLI_OK;
+
+    } else if (rc == WSGATE_CLI_OK) {
+        rc = wsgate_cli_connect(&cli);
+
+        if (rc == WSGATE_CLI_OK) {
+            rc = cli.command->handler(&cli);
+        }
+    }
+
+    if (cli.ctx != NULL) {
+        redisFree(cli.ctx);
+    }
+
+    free(cli.url.host);
+    free(cli.url.path);
+    free(cli.url.user);
+    free(cli.url.password);
+
+    return rc;
+}
+
+
+/*
+ * Everything is checked here, before the first byte goes to Redis, so a
+ * usage error (exit 2) never leaves anything written.  Returns -1 when
+ * the help was printed.
+ */
+
+static int
+wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
+{
+    int                          i, grace, ttl;
+    char                        *arg, *value, *eq;
+    size_t                       len;
+    const char                  *id, *env;
+    const wsgate_cli_command_t  *cmd;
+
+    id = NULL;
+    grace = 0;
+    ttl = 0;
+
+    for (i = 1; i < argc; i++) {
+        arg = argv[i];
+
+        if (strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0) {
+            wsgate_cli_usage(stdout);
+            return -1;
+        }
+
+        if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
+            cli->quiet = 1;
+            continue;
+        }
+
+        if (arg[0] != '-' || arg[1] == '\0') {
+
+            if (cli->command == NULL) {
+
+                if (strcmp(arg, "help") == 0) {
+                    wsgate_cli_usage(stdout);
+                    return -1;
+                }
+
+                for (cmd = wsgate_cli_commands; cmd->name != NULL; cmd++) {
+                    if (strcmp(arg, cmd->name) == 0) {
+                        break;
+                    }
+                }
+
+                if (cmd->name == NULL) {
+                    wsgate_cli_error("unknown command \"%s\" "
+                                     "(see wsgate-token --help)", arg);
+                    return WSGATE_CLI_USAGE;
+                }
+
+                cli->command = cmd;
+                continue;
+            }
+
+            if (id == NULL) {
+                id = arg;
+                continue;
+            }
+
+            wsgate_cli_error("unexpected argument \"%s\"", arg);
+            return WSGATE_CLI_USAGE;
+        }
+
+        /* --name value or --name=value */
+
+        eq = strchr(arg, '=');
+        len = (eq != NULL) ? (size_t) (eq - arg) : strlen(arg);
+
+        if (eq != NULL) {
+            value = eq + 1;
+
+        } else if (i + 1 < argc) {
+            value = argv[++i];
+
+        } else {
+            value = NULL;
+        }
+
+#define wsgate_cli_is(name)                                                   \
+    (len == sizeof(name) - 1 && strncmp(arg, name, len) == 0)
+
+        if (!wsgate_cli_is("--redis") && !wsgate_cli_is("--prefix")
+            && !wsgate_cli_is("--system-prefix") && !wsgate_cli_is("--grace")
+            && !wsgate_cli_is("--ttl"))
+        {
+            wsgate_cli_error("unknown option \"%.*s\" "
+                             "(see wsgate-token --help)", (int) len, arg);
+            return WSGATE_CLI_USAGE;
+        }
+
+        if (value == NULL) {
+            wsgate_cli_error("option \"%s\" needs a value", arg);
+            return WSGATE_CLI_USAGE;
+        }
+
+        if (wsgate_cli_is("--redis")) {
+            cli->url_text = value;
+
+        } else if (wsgate_cli_is("--prefix")) {
+
+            if (strlen(value) > WSGATE_CLI_PREFIX_MAX
+                || strpbrk(value, "{} \t\r\n") != NULL)
+            {
+                wsgate_cli_error("invalid --prefix \"%s\": at most %d "
+                                 "characters, no braces, no spaces",
+                                 value, WSGATE_CLI_PREFIX_MAX);
+                return WSGATE_CLI_USAGE;
+            }
+
+            cli->prefix = value;
+
+        } else if (wsgate_cli_is("--system-prefix")) {
+
+            if (value[0] == '\0' || strlen(value) > WSGATE_CLI_PREFIX_MAX) {
+                wsgate_cli_error("invalid --system-prefix \"%s\"", value);
+                return WSGATE_CLI_USAGE;
+            }
+
+            if (cli->nsystem == WSGATE_CLI_SYSTEM_MAX) {
+                wsgate_cli_error("too many --system-prefix options");
+                return WSGATE_CLI_USAGE;
+            }
+
+            cli->system[cli->nsystem++] = value;
+
+        } else if (wsgate_cli_is("--grace")) {
+
+            if (wsgate_cli_parse_time(value, &cli->grace_ms) != 0) {
+                wsgate_cli_error("invalid --grace \"%s\" (a time such as "
+                                 "500ms, 30s, 2m, 1h, 1d)", value);
+                return WSGATE_CLI_USAGE;
+            }
+
+            grace = 1;
+
+        } else {
+
+            if (wsgate_cli_parse_time(value, &cli->ttl_ms) != 0
+                || cli->ttl_ms == 0)
+            {
+                wsgate_cli_error("invalid --ttl \"%s\" (a time above zero "
+                                 "such as 500ms, 30s, 2m, 1h, 1d)", value);
+                return WSGATE_CLI_USAGE;
+            }
+
+            ttl = 1;
+        }
+
+#undef wsgate_cli_is
+    }
+
+    cmd = cli->command;
+
+    if (cmd == NULL) {
+        wsgate_cli_error("no command given (see wsgate-token --help)");
+        return WSGATE_CLI_USAGE;
+    }
+
+    if (id == NULL) {
+        wsgate_cli_error("%s needs %s", cmd->name,
+                         (cmd->accepts & WSGATE_CLI_WS) == 0
+                         ? "a system caller name"
+                         : (cmd->accepts & WSGATE_CLI_SYS)
+                           ? "a workspace id or a system caller name"
+                           : "a workspace id");
+        return WSGATE_CLI_USAGE;
+    }
+
+    if (grace && (cmd->accepts & WSGATE_CLI_GRACE) == 0) {
+        wsgate_cli_error("%s takes no --grace", cmd->name);
+        return WSGATE_CLI_USAGE;
+    }
+
+    if (ttl && (cmd->accepts & WSGATE_CLI_TTL) == 0) {
+        wsgate_cli_error("%s takes no --ttl", cmd->name);
+        return WSGATE_CLI_USAGE;
+    }
+
+    if (cmd->handler == wsgate_cli_mark_restart) {
+
+        if (cli->grace_ms == -1) {
+            cli->grace_ms = WSGATE_CLI_RESTART_GRACE;
+
+        } else if (cli->grace_ms == 0) {
+            wsgate_cli_error("mark-restart needs a --grace above zero");
+            return WSGATE_CLI_USAGE;
+        }
+    }
+
+    if (cli->nsystem == 0) {
+        memcpy(cli->system, wsgate_cli_default_system,
+               sizeof(wsgate_cli_default_system));
+        cli->nsystem = sizeof(wsgate_cli_default_system)
+                       / sizeof(wsgate_cli_default_system[0]);
+    }
+
+    if (wsgate_cli_parse_id(cli, id) != 0) {
+        return WSGATE_CLI_USAGE;
+    }
+
+    if (cli->url_text == NULL) {
+        env = getenv("WSGATE_REDIS_URL");
+        cli->url_text = (env != NULL && env[0] != '\0')
+                        ? env : WSGATE_CLI_DEFAULT_URL;
+    }
+
+    if (wsgate_cli_parse_url(cli->url_text, &cli->url) != 0) {
+        return WSGATE_CLI_USAGE;
+    }
+
+    return WSGATE_CLI_OK;
+}
+
+
+/* a workspace UUID (lowercased) or a system caller name, as cmd accepts */
+
+static int
+wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
+{
+    size_t                       i, len;
+    const char                  *kind;
+    const wsgate_cli_command_t  *cmd;
+
+    cmd = cli->command;
+    len = strlen(arg);
+
+    if ((cmd->accepts & WSGATE_CLI_WS)
+        && ngx_http_wsgate_uuid_parse((const u_char *) arg, len, NULL) == 0)
+    {
+        for (i = 0; i < len; i++) {
+            cli->id[i] = (arg[i] >= 'A' && arg[i] <= 'Z')
+                         ? arg[i] - 'A' + 'a' : arg[i];
+        }
+
+        cli->id[len] = '\0';
+
+        snprintf(cli->set_key, sizeof(cli->set_key), "%sws:{%s}:tokens",
+                 cli->prefix, cli->id);
+
+        return 0;
+    }
+
+    if ((cmd->accepts & WSGATE_CLI_SYS)
+        && ngx_http_wsgate_has_prefix((const u_char *) arg, len,
+                                      cli->system, cli->nsystem))
+    {
+        if (len > WSGATE_CLI_NAME_MAX) {
+            wsgate_cli_error("system caller name is longer than %d "
+                             "characters", WSGATE_CLI_NAME_MAX);
+            return -1;
+        }
+
+        /* visible ASCII; braces would break the key's hash tag */
+
+        for (i = 0; i < len; i++) {
+            if (arg[i] <= 0x20 || arg[i] >= 0x7f
+                || arg[i] == '{' || arg[i] == '}')
+            {
+                wsgate_cli_error("invalid system caller name \"%s\": "
+                                 "visible ASCII only, no braces", arg);
+                return -1;
+            }
+        }
+
+        for (i = 0; i < cli->nsystem; i++) {
+            if (strcmp(arg, cli->system[i]) == 0) {
+                wsgate_cli_error("system caller name \"%s\" is only a "
+                                 "prefix", arg);
+                return -1;
+            }
+        }
+
+        memcpy(cli->id, arg, len + 1);
+        cli->is_system = 1;
+
+        snprintf(cli->set_key, sizeof(cli->set_key), "%ssys:{%s}:tokens",
+                 cli->prefix, cli->id);
+
+        return 0;
+    }
+
+    if ((cmd->accepts & WSGATE_CLI_WS) == 0) {
+        kind = "a system caller name (starting with";
+
+    } else if (cmd->accepts & WSGATE_CLI_SYS) {
+        kind = "a workspace UUID or a system caller name (starting with";
+
+    } else {
+        wsgate_cli_error("%s: \"%s\" is not a workspace UUID", cmd->name,
+                         arg);
+        return -1;
+    }
+
+    fprintf(stderr, "wsgate-token: %s: \"%s\" is not %s", cmd->name, arg,
+            kind);
+
+    for (i = 0; i < cli->nsystem; i++) {
+        fprintf(stderr, " %s", cli->system[i]);
+    }
+
+    fprintf(stderr, ")\n");
+
+    return -1;
+}
+
+
+/* nginx-like times: 500ms, 30s, 2m, 1h, 1d, 1w, 1m30s; bare = seconds */
+
+static int
+wsgate_cli_parse_time(const char *s, long long *ms)
+{
+    long long  total, n, unit;
+
+    if (*s == '\0') {
+        return -1;
+    }
+
+    total = 0;
+
+    while (*s != '\0') {
+
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+
+        n = 0;
+
+        while (*s >= '0' && *s <= '9') {
+            n = n * 10 + (*s++ - '0');
+
+            if (n > WSGATE_CLI_TIME_MAX) {
+                return -1;
+            }
+        }
+
+        switch (*s) {
+
+        case '\0':
+            unit = 1000;
+            break;
+
+        case 'm':
+            if (s[1] == 's') {
+                unit = 1;
+                s += 2;
+
+            } else {
+                unit = 60000;
+                s++;
+            }
+
+            break;
+
+        case 's':
+            unit = 1000;
+            s++;
+            break;
+
+        case 'h':
+            unit = 3600000;
+            s++;
+            break;
+
+        case 'd':
+            unit = 86400000;
+            s++;
+            break;
+
+        case 'w':
+            unit = 604800000;
+            s++;
+            break;
+
+        default:
+            return -1;
+        }
+
+        if (n > (WSGATE_CLI_TIME_MAX - total) / unit) {
+            return -1;
+        }
+
+        total += n * unit;
+    }
+
+    *ms = total;
+
+    return 0;
+}
+
+
+/*
+ * redis://[user:pass@]host[:port][/db]    (host may be [IPv6])
+ * unix:///path/to.sock[?db=N][&user=U][&password=P]
+ * rediss://...                             (TLS: not in hiredis 0.14)
+ */
+
+static int
+wsgate_cli_parse_url(const char *s, wsgate_cli_url_t *u)
+{
+    int    rc;
+    char  *copy, *p, *q, *amp, *eq;
+    long   n;
+
+    u->port = 6379;
+    u->db = 0;
+
+    if (strncasecmp(s, "rediss://", 9) == 0) {
+        wsgate_cli_error("rediss:// needs a hiredis built with TLS (1.0+); "
+                         "this build has none");
+        return -1;
+    }
+
+    copy = strdup(s);
+    if (copy == NULL) {
+        wsgate_cli_error("out of memory");
+        return -1;
+    }
+
+    rc = -1;
+
+    if (strncasecmp(copy, "redis://", 8) == 0) {
+        rc = wsgate_cli_parse_authority(copy + 8, u);
+
+    } else if (strncasecmp(copy, "unix://", 7) == 0 && copy[7] == '/') {
+
+        p = copy + 7;
+        q = strchr(p, '?');
+
+        if (q != NULL) {
+            *q++ = '\0';
+        }
+
+        u->path = wsgate_cli_percent_decode(p, strlen(p));
+        if (u->path == NULL || u->path[1] == '\0') {
+            goto invalid;
+        }
+
+        while (q != NULL && *q != '\0') {
+            amp = strchr(q, '&');
+            if (amp != NULL) {
+                *amp++ = '\0';
+            }
+
+            eq = strchr(q, '=');
+            if (eq == NULL) {
+                goto invalid;
+            }
+
+            *eq++ = '\0';
+
+            if (strcmp(q, "db") == 0) {
+                if (wsgate_cli_parse_int(eq, strlen(eq), INT_MAX, &n) != 0) {
+                    goto invalid;
+                }
+
+                u->db = (int) n;
+
+            } else if (strcmp(q, "user") == 0) {
+                free(u->user);
+                u->user = wsgate_cli_percent_decode(eq, strlen(eq));
+                if (u->user == NULL) {
+                    goto invalid;
+                }
+
+            } else if (strcmp(q, "password") == 0) {
+                free(u->password);
+                u->password = wsgate_cli_percent_decode(eq, strlen(eq));
+                if (u->password == NULL) {
+                    goto invalid;
+                }
+
+            } else {
+                goto invalid;
+            }
+
+            q = amp;
+        }
+
+        snprintf(u->addr, sizeof(u->addr), "unix:%s", u->path);
+        rc = 0;
+    }
+
+    if (rc == 0) {
+        free(copy);
+        return 0;
+    }
+
+invalid:
+
+    free(copy);
+
+    wsgate_cli_error("invalid Redis URL \"%s\" (expected "
+                     "redis://[user:pass@]host[:port][/db] or "
+                     "unix:///path[?db=N])", s);
+
+    return -1;
+}
+
+
+static int
+wsgate_cli_parse_authority(char *p, wsgate_cli_url_t *u)
+{
+    char  *at, *colon, *slash, *host, *end;
+    long   n;
+
+    slash = strchr(p, '/');
+
+    if (slash != NULL) {
+        *slash++ = '\0';
+
+        if (*slash != '\0') {
+            if (wsgate_cli_parse_int(slash, strlen(slash), INT_MAX, &n) != 0)
+            {
+                return -1;
+            }
+
+            u->db = (int) n;
+        }
+
+    } else if (strpbrk(p, "?#") != NULL) {
+        return -1;
+    }
+
+    /* userinfo: the last '@'; "user:pass", ":pass" or "pass" */
+
+    at = strrchr(p, '@');
+
+    if (at != NULL) {
+        *at = '\0';
+        colon = strchr(p, ':');
+
+        if (colon != NULL) {
+            if (colon != p) {
+                u->user = wsgate_cli_percent_decode(p, colon - p);
+                if (u->user == NULL) {
+                    return -1;
+                }
+            }
+
+            p = colon + 1;
+        }
+
+        u->password = wsgate_cli_percent_decode(p, strlen(p));
+        if (u->password == NULL) {
+            return -1;
+        }
+
+        p = at + 1;
+    }
+
+    if (*p == '[') {
+        host = p + 1;
+        end = strchr(host, ']');
+
+        if (end == NULL || end == host) {
+            return -1;
+        }
+
+        *end++ = '\0';
+
+        if (*end != '\0' && *end != ':') {
+            return -1;
+        }
+
+        colon = (*end == ':') ? end : NULL;
+
+    } else {
+        host = p;
+        colon = strchr(p, ':');
+    }
+
+    if (colon != NULL) {
+        *colon = '\0';
+
+        if (wsgate_cli_parse_int(colon + 1, strlen(colon + 1), 65535, &n)
+            != 0 || n == 0)
+        {
+            return -1;
+        }
+
+        u->port = (int) n;
+    }
+
+    if (*host == '\0') {
+        host = "127.0.0.1";
+    }
+
+    if (strpbrk(host, "/?#@[] ") != NULL) {
+        return -1;
+    }
+
+    u->host = strdup(host);
+    if (u->host == NULL) {
+        return -1;
+    }
+
+    snprintf(u->addr, sizeof(u->addr),
+             strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d",
+             u->host, u->port);
+
+    return 0;
+}
+
+
+static int
+wsgate_cli_parse_int(const char *s, size_t len, long max, long *value)
+{
+    long    n;
+    size_t  i;
+
+    if (len == 0 || len > 10) {
+        return -1;
+    }
+
+    n = 0;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9') {
+            return -1;
+        }
+
+        n = n * 10 + (s[i] - '0');
+    }
+
+    if (n > max) {
+        return -1;
+    }
+
+    *value = n;
+
+    return 0;
+}
+
+
+static char *
+wsgate_cli_percent_decode(const char *s, size_t len)
+{
+    int     hi, lo;
+    char   *out, *d;
+    size_t  i;
+
+    out = malloc(len + 1);
+    if (out == NULL) {
+        return NULL;
+    }
+
+    d = out;
+
+    for (i = 0; i < len; i++) {
+
+        if (s[i] != '%') {
+            *d++ = s[i];
+            continue;
+        }
+
+        if (len - i < 3) {
+            free(out);
+            return NULL;
+        }
+
+        hi = wsgate_cli_hex(s[i + 1]);
+        lo = wsgate_cli_hex(s[i + 2]);
+
+        /* %00 would cut the string short */
+
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(out);
+            return NULL;
+        }
+
+        *d++ = (char) (hi * 16 + lo);
+        i += 2;
+    }
+
+    *d = '\0';
+
+    return out;
+}
+
+
+static int
+wsgate_cli_hex(char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+static void
+wsgate_cli_usage(FILE *f)
+{
+    fputs(
+"usage: wsgate-token [options] <command> <argument> [command options]\n"
+"\n"
+"commands:\n"
+"  issue <ws> [--ttl T]            mint a workspace token, print it once\n"
+"  rotate <ws|name> [--grace T] [--ttl T]\n"
+"                                  revoke every token of the workspace (or\n"
+"                                  system caller) and mint a new one; with\n"
+"                                  --grace the old tokens keep working for\n"
+"                                  T, then stop\n"
+"  revoke <ws|name>                revoke every token of a workspace or of a\n"
+"                                  system caller, at once\n"
+"  issue-system <name> [--ttl T]   mint a system caller token; <name> starts\n"
+"                                  with a system prefix (system:scheduler)\n"
+"  mark-restart <ws> [--grace T]   open the workspace's restart window for\n"
+"                                  T (default 2m, as wsgate_restart_grace)\n"
+"  status <ws>                     print the workspace's state as JSON\n"
+"  help                            print this text\n"
+"\n"
+"options:\n"
+"  --redis URL          redis://[user:pass@]host[:port][/db] or\n"
+"                       unix:///path/to.sock[?db=N&user=U&password=P];\n"
+"                       default $WSGATE_REDIS_URL, else\n"
+"                       " WSGATE_CLI_DEFAULT_URL "\n"
+"  --prefix P           key prefix, as wsgate_key_prefix (default "
+                        WSGATE_CLI_DEFAULT_PREFIX ")\n"
+"  --system-prefix P    a system caller prefix, as wsgate_system_prefixes;\n"
+"                       repeat for several (default: system: webhook:\n"
+"                       channel: test:)\n"
+"  --grace T            rotate: how long old tokens keep working (default\n"
+"                       0: they stop at once); mark-restart: the window\n"
+"  --ttl T              the new token expires after T (default never)\n"
+"  -q, --quiet          no notes on stderr\n"
+"  -h, --help           print this text\n"
+"\n"
+"T is a time as in nginx: 500ms, 30s, 2m, 1h, 1d, 1w, or combined (1m30s);\n"
+"a bare number is seconds.\n"
+"\n"
+"A token goes to stdout alone on a line and nowhere else; Redis keeps only\n"
+"its sha256.  Exit status: 0 done; 1 Redis unreachable or an error (a\n"
+"change is one MULTI/EXEC: all of it or nothing was written); 2 bad usage\n"
+"or input, nothing written.  Commands: redis/README.md.\n", f);
+}
+
+
+static void
+wsgate_cli_error(const char *fmt, ...)
+{
+    va_list  args;
+
+    fputs("wsgate-token: ", stderr);
+
+    va_start(args, fmt);
+    vfprintf(stderr, fmt, args);
+    va_end(args);
+
+    fputc('\n', stderr);
+}
+
+
+static int
+wsgate_cli_connect(wsgate_cli_t *cli)
+{
+    redisReply        *r;
+    struct timeval     tv;
+    wsgate_cli_url_t  *u;
+
+    u = &cli->url;
+
+    tv.tv_sec = WSGATE_CLI_CONNECT_MS / 1000;
+    tv.tv_usec = (WSGATE_CLI_CONNECT_MS % 1000) * 1000;
+
+    if (u->path != NULL) {
+        cli->ctx = redisConnectUnixWithTimeout(u->path, tv);
+
+    } else {
+        cli->ctx = redisConnectWithTimeout(u->host, u->port, tv);
+    }
+
+    if (cli->ctx == NULL) {
+        wsgate_cli_error("cannot connect to redis %s: out of memory",
+                         u->addr);
+        return WSGATE_CLI_FAILED;
+    }
+
+    if (cli->ctx->err) {
+        wsgate_cli_error("cannot connect to redis %s: %s", u->addr,
+                         cli->ctx->errstr);
+        return WSGATE_CLI_FAILED;
+    }
+
+    tv.tv_sec = WSGATE_CLI_COMMAND_MS / 1000;
+    tv.tv_usec = (WSGATE_CLI_COMMAND_MS % 1000) * 1000;
+
+    if (redisSetTimeout(cli->ctx, tv) != REDIS_OK) {
+        return wsgate_cli_io_error(cli, "connect");
+    }
+
+    if (u->password != NULL) {
+
+        if (u->user != NULL) {
+            r = wsgate_cli_command(cli, "AUTH %s %s", u->user, u->password);
+
+        } else {
+            r = wsgate_cli_command(cli, "AUTH %s", u->password);
+        }
+
+        if (r == NULL) {
+            return WSGATE_CLI_FAILED;
+        }
+
+        freeReplyObject(r);
+    }
+
+    if (u->db != 0) {
+        r = wsgate_cli_command(cli, "SELECT %d", u->db);
+        if (r == NULL) {
+            return WSGATE_CLI_FAILED;
+        }
+
+        freeReplyObject(r);
+    }
+
+    return WSGATE_CLI_OK;
+}
+
+
+static int
+wsgate_cli_io_error(wsgate_cli_t *cli, const char *what)
+{
+    const char  *reason;
+
+    reason = cli->ctx->errstr;
+
+    if (cli->ctx->err == REDIS_ERR_IO
+        && (errno == EAGAIN || errno == EWOULDBLOCK))
+    {
+        reason = "timed out";
+
+    } else if (reason[0] == '\0') {
+        reason = "connection lost";
+    }
+
+    wsgate_cli_error("redis %s: %s: %s", cli->url.addr, what, reason);
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+/* one command; NULL (the reason printed) on an I/O error or an -ERR */
+
+static redisReply *
+wsgate_cli_command(wsgate_cli_t *cli, const char *fmt, ...)
+{
+    char         name[32];
+    va_list      args;
+    redisReply  *r;
+
+    snprintf(name, sizeof(name), "%.*s", (int) strcspn(fmt, " "), fmt);
+
+    va_start(args, fmt);
+    r = redisvCommand(cli->ctx, fmt, args);
+    va_end(args);
+
+    if (r == NULL) {
+        (void) wsgate_cli_io_error(cli, name);
+        return NULL;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        wsgate_cli_error("redis %s: %s: %s", cli->url.addr, name, r->str);
+        freeReplyObject(r);
+        return NULL;
+    }
+
+    return r;
+}
+
+
+/*
+ * Reads the replies to MULTI, the queued commands and EXEC, all appended
+ * before.  WSGATE_CLI_OK with EXEC's array in *result; WSGATE_CLI_AGAIN
+ * when EXEC answered nil because a WATCHed key changed (nothing written).
+ */
+
+static int
+wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **result)
+{
+    int          i, rc;
+    void        *reply;
+    size_t       k;
+    redisReply  *r;
+
+    rc = WSGATE_CLI_OK;
+
+    for (i = 0; i < queued + 1; i++) {
+
+        if (redisGetReply(cli->ctx, &reply) != REDIS_OK) {
+            return wsgate_cli_io_error(cli, i == 0 ? "MULTI" : "EXEC");
+        }
+
+        r = reply;
+
+        if (r->type == REDIS_REPLY_ERROR && rc == WSGATE_CLI_OK) {
+            wsgate_cli_error("redis %s: %s: %s", cli->url.addr,
+                             i == 0 ? "MULTI" : "queued command", r->str);
+            rc = WSGATE_CLI_FAILED;
+        }
+
+        freeReplyObject(r);
+    }
+
+    if (redisGetReply(cli->ctx, &reply) != REDIS_OK) {
+        return wsgate_cli_io_error(cli, "EXEC");
+    }
+
+    r = reply;
+
+    if (rc != WSGATE_CLI_OK) {
+        /* -EXECABORT: the transaction was discarded */
+        freeReplyObject(r);
+        return rc;
+    }
+
+    if (r->type == REDIS_REPLY_NIL) {
+        freeReplyObject(r);
+        return WSGATE_CLI_AGAIN;
+    }
+
+    if (r->type == REDIS_REPLY_ERROR) {
+        wsgate_cli_error("redis %s: EXEC: %s", cli->url.addr, r->str);
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t) queued) {
+        wsgate_cli_error("redis %s: EXEC: unexpected reply", cli->url.addr);
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    for (k = 0; k < r->elements; k++) {
+        if (r->element[k]->type == REDIS_REPLY_ERROR) {
+            wsgate_cli_error("redis %s: EXEC: command %d of %d failed: %s",
+                             cli->url.addr, (int) k + 1, queued,
+                             r->element[k]->str);
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+    }
+
+    *result = r;
+
+    return WSGATE_CLI_OK;
+}
+
+
+/*
+ * WATCHes the token set and checks that it is a set (or absent), so that
+ * no transaction can half-apply on a key of the wrong type.  With set !=
+ * NULL also reads the members and, if pttl, each token key's PTTL.
+ */
+
+static int
+wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
+{
+    void        *reply;
+    size_t       i;
+    redisReply  *r, *e;
+
+    r = wsgate_cli_command(cli, "WATCH %s", cli->set_key);
+    if (r == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    freeReplyObject(r);
+
+    r = wsgate_cli_command(cli, "TYPE %s", cli->set_key);
+    if (r == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    if (r->type != REDIS_REPLY_STATUS
+        || (strcmp(r->str, "set") != 0 && strcmp(r->str, "none") != 0))
+    {
+        wsgate_cli_error("redis %s: %s is a %s, not a set; nothing written",
+                         cli->url.addr, cli->set_key,
+                         r->type == REDIS_REPLY_STATUS ? r->str : "?");
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    freeReplyObject(r);
+
+    if (set == NULL) {
+        return WSGATE_CLI_OK;
+    }
+
+    r = wsgate_cli_command(cli, "SMEMBERS %s", cli->set_key);
+    if (r == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        wsgate_cli_error("redis %s: SMEMBERS: unexpected reply",
+                         cli->url.addr);
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    set->reply = r;
+    set->n = r->elements;
+
+    set->digest = calloc(set->n + 1, sizeof(char *));
+    set->len = calloc(set->n + 1, sizeof(size_t));
+    set->pttl = calloc(set->n + 1, sizeof(long long));
+
+    if (set->digest == NULL || set->len == NULL || set->pttl == NULL) {
+        wsgate_cli_error("out of memory");
+        return WSGATE_CLI_FAILED;
+    }
+
+    for (i = 0; i < set->n; i++) {
+        e = r->element[i];
+
+        if (e->type != REDIS_REPLY_STRING) {
+            wsgate_cli_error("redis %s: SMEMBERS: unexpected reply",
+                             cli->url.addr);
+            return WSGATE_CLI_FAILED;
+        }
+
+        set->digest[i] = e->str;
+        set->len[i] = e->len;
+    }
+
+    if (!pttl) {
+        return WSGATE_CLI_OK;
+    }
+
+    /* pipelined: one PTTL per token key */
+
+    for (i = 0; i < set->n; i++) {
+        redisAppendCommand(cli->ctx, "PTTL %stoken:%b", cli->prefix,
+                           set->digest[i], set->len[i]);
+    }
+
+    for (i = 0; i < set->n; i++) {
+
+        if (redisGetReply(cli->ctx, &reply) != REDIS_OK) {
+            return wsgate_cli_io_error(cli, "PTTL");
+        }
+
+        e = reply;
+
+        if (e->type != REDIS_REPLY_INTEGER) {
+            wsgate_cli_error("redis %s: PTTL: %s", cli->url.addr,
+                             e->type == REDIS_REPLY_ERROR
+                             ? e->str : "unexpected reply");
+            freeReplyObject(e);
+            return WSGATE_CLI_FAILED;
+        }
+
+        set->pttl[i] = e->integer;
+        freeReplyObject(e);
+    }
+
+    return WSGATE_CLI_OK;
+}
+
+
+static void
+wsgate_cli_set_free(wsgate_cli_set_t *set)
+{
+    free(set->digest);
+    free(set->len);
+    free(set->pttl);
+
+    if (set->reply != NULL) {
+        freeReplyObject(set->reply);
+    }
+
+    memset(set, 0, sizeof(wsgate_cli_set_t));
+}
+
+
+/* SADD first, then HSET: the order that is also safe on a cluster */
+
+static void
+wsgate_cli_append_issue(wsgate_cli_t *cli, const char *digest,
+    long long now, int *queued)
+{
+    redisAppendCommand(cli->ctx, "SADD %s %s", cli->set_key, digest);
+
+    if (cli->is_system) {
+        redisAppendCommand(cli->ctx,
+                           "HSET %stoken:%s name %s kind system "
+                           "created_ms %lld",
+                           cli->prefix, digest, cli->id, now);
+
+    } else {
+        redisAppendCommand(cli->ctx,
+                           "HSET %stoken:%s ws %s kind workspace "
+                           "created_ms %lld",
+                           cli->prefix, digest, cli->id, now);
+    }
+
+    *queued += 2;
+
+    if (cli->ttl_ms > 0) {
+        redisAppendCommand(cli->ctx, "PEXPIRE %stoken:%s %lld",
+                           cli->prefix, digest, cli->ttl_ms);
+        *queued += 1;
+    }
+}
+
+
+static int
+wsgate_cli_token_new(char *token, char *digest)
+{
+    size_t  n;
+    u_char  raw[WSGATE_CLI_TOKEN_BYTES];
+
+    if (RAND_bytes(raw, WSGATE_CLI_TOKEN_BYTES) != 1) {
+        wsgate_cli_error("RAND_bytes() failed");
+        return -1;
+    }
+
+    n = ngx_http_wsgate_base64url_encode(raw, WSGATE_CLI_TOKEN_BYTES,
+                                         (u_char *) token);
+
+    OPENSSL_cleanse(raw, WSGATE_CLI_TOKEN_BYTES);
+
+    if (n != WSGATE_CLI_TOKEN_LEN) {
+        wsgate_cli_error("base64url gave %d characters", (int) n);
+        return -1;
+    }
+
+    token[n] = '\0';
+
+    if (ngx_http_wsgate_sha256_hex((u_char *) token, n, (u_char *) digest)
+        != 0)
+    {
+        wsgate_cli_error("sha256 failed");
+        return -1;
+    }
+
+    digest[NGX_HTTP_WSGATE_DIGEST_LEN] = '\0';
+
+    return 0;
+}
+
+
+/*
+ * Before a retry: a random pause that grows with the attempt (up to about
+ * 5, 10, ... 50 ms), so that writers racing on one set do not collide
+ * again in lockstep.
+ */
+
+static void
+wsgate_cli_backoff(int attempt)
+{
+    u_char           r;
+    struct timespec  ts;
+
+    if (attempt == 0) {
+        return;
+    }
+
+    if (RAND_bytes(&r, 1) != 1) {
+        r = 128;
+    }
+
+    ts.tv_sec = 0;
+    ts.tv_nsec = (long) attempt * (1 + r % 5) * 1000000L;
+
+    (void) nanosleep(&ts, NULL);
+}
+
+
+static long long
+wsgate_cli_now_ms(void)
+{
+    struct timespec  ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+
+    return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+
+static long long
+wsgate_cli_reply_int(redisReply *r)
+{
+    return (r != NULL && r->type == REDIS_REPLY_INTEGER) ? r->integer : 0;
+}
+
+
+/* the only place a token goes; the buffer is wiped afterwards */
+
+static int
+wsgate_cli_print_token(char *token)
+{
+    int  rc;
+
+    rc = WSGATE_CLI_OK;
+
+    if (printf("%s\n", token) < 0 || fflush(stdout) != 0) {
+        wsgate_cli_error("cannot write the token to stdout: %s",
+                         strerror(errno));
+        rc = WSGATE_CLI_FAILED;
+    }
+
+    OPENSSL_cleanse(token, strlen(token));
+
+    return rc;
+}
+
+
+static int
+wsgate_cli_issue(wsgate_cli_t *cli)
+{
+    int          rc, attempt, queued;
+    char         token[WSGATE_CLI_TOKEN_LEN + 2];
+    char         digest[NGX_HTTP_WSGATE_DIGEST_LEN + 1];
+    redisReply  *r;
+
+    if (wsgate_cli_token_new(token, digest) != 0) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    for (attempt = 0; attempt < WSGATE_CLI_RETRIES; attempt++) {
+
+        wsgate_cli_backoff(attempt);
+
+        rc = wsgate_cli_set_read(cli, NULL, 0);
+        if (rc != WSGATE_CLI_OK) {
+            return rc;
+        }
+
+        queued = 0;
+
+        redisAppendCommand(cli->ctx, "MULTI");
+        wsgate_cli_append_issue(cli, digest, wsgate_cli_now_ms(), &queued);
+        redisAppendCommand(cli->ctx, "EXEC");
+
+        rc = wsgate_cli_exec(cli, queued, &r);
+
+        if (rc == WSGATE_CLI_AGAIN) {
+            continue;
+        }
+
+        if (rc != WSGATE_CLI_OK) {
+            return rc;
+        }
+
+        freeReplyObject(r);
+
+        return wsgate_cli_print_token(token);
+    }
+
+    wsgate_cli_error("%s kept changing; gave up after %d attempts, "
+                     "nothing written", cli->set_key, WSGATE_CLI_RETRIES);
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+/*
+ * Issue a new token and, in the same transaction, revoke the old ones:
+ * DEL them at once, or PEXPIRE them to the grace (a token that already
+ * expires sooner keeps its own expiry).  Digests whose token key is gone
+ * are pruned from the set.
+ */
+
+static int
+wsgate_cli_rotate(wsgate_cli_t *cli)
+{
+    int               rc, attempt, queued;
+    char              token[WSGATE_CLI_TOKEN_LEN + 2];
+    char              digest[NGX_HTTP_WSGATE_DIGEST_LEN + 1];
+    size_t            i, k, nrevoke, changed, sooner;
+    long long         grace;
+    redisReply       *r;
+    wsgate_cli_set_t  set;
+
+    if (wsgate_cli_token_new(token, digest) != 0) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    grace = cli->grace_ms > 0 ? cli->grace_ms : 0;
+
+    memset(&set, 0, sizeof(wsgate_cli_set_t));
+
+    for (attempt = 0; attempt < WSGATE_CLI_RETRIES; attempt++) {
+
+        wsgate_cli_backoff(attempt);
+        wsgate_cli_set_free(&set);
+
+        rc = wsgate_cli_set_read(cli, &set, grace > 0);
+        if (rc != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        queued = 0;
+
+        redisAppendCommand(cli->ctx, "MULTI");
+        wsgate_cli_append_issue(cli, digest, wsgate_cli_now_ms(), &queued);
+
+        k = queued;
+        nrevoke = 0;
+        sooner = 0;
+
+        for (i = 0; i < set.n; i++) {
+
+            if (grace == 0) {
+                redisAppendCommand(cli->ctx, "DEL %stoken:%b", cli->prefix,
+                                   set.digest[i], set.len[i]);
+                nrevoke++;
+
+            } else if (set.pttl[i] == -1 || set.pttl[i] > grace) {
+                redisAppendCommand(cli->ctx, "PEXPIRE %stoken:%b %lld",
+                                   cli->prefix, set.digest[i], set.len[i],
+                                   grace);
+                nrevoke++;
+
+            } else if (set.pttl[i] >= 0) {
+                sooner++;
+            }
+        }
+
+        queued += nrevoke;
+
+        for (i = 0; i < set.n; i++) {
+            if (grace == 0 || set.pttl[i] == -2) {
+                redisAppendCommand(cli->ctx, "SREM %s %b", cli->set_key,
+                                   set.digest[i], set.len[i]);
+                queued++;
+            }
+        }
+
+        redisAppendCommand(cli->ctx, "EXEC");
+
+        rc = wsgate_cli_exec(cli, queued, &r);
+
+        if (rc == WSGATE_CLI_AGAIN) {
+            continue;
+        }
+
+        if (rc != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        /* DEL or PEXPIRE answer 1 for a token key that was there */
+
+        changed = 0;
+
+        for (i = k; i < k + nrevoke; i++) {
+            changed += wsgate_cli_reply_int(r->element[i]);
+        }
+
+        freeReplyObject(r);
+
+        rc = wsgate_cli_print_token(token);
+
+        if (rc == WSGATE_CLI_OK && !cli->quiet) {
+
+            if (grace == 0) {
+                wsgate_cli_error("revoked %d old token(s) of %s",
+                                 (int) changed, cli->id);
+
+            } else if (sooner == 0) {
+                wsgate_cli_error("%d old token(s) of %s stop working in "
+                                 "%lld ms", (int) changed, cli->id, grace);
+
+            } else {
+                wsgate_cli_error("%d old token(s) of %s stop working in "
+                                 "%lld ms, %d more already expire sooner",
+                                 (int) changed, cli->id, grace,
+                                 (int) sooner);
+            }
+        }
+
+        goto done;
+    }
+
+    wsgate_cli_error("%s kept changing; gave up after %d attempts, "
+                     "nothing written", cli->set_key, WSGATE_CLI_RETRIES);
+
+    rc = WSGATE_CLI_FAILED;
+
+done:
+
+    wsgate_cli_set_free(&set);
+
+    return rc;
+}
+
+
+static int
+wsgate_cli_revoke(wsgate_cli_t *cli)
+{
+    int               rc, attempt, queued;
+    size_t            i;
+    long long         revoked;
+    redisReply       *r;
+    wsgate_cli_set_t  set;
+
+    memset(&set, 0, sizeof(wsgate_cli_set_t));
+
+    for (attempt = 0; attempt < WSGATE_CLI_RETRIES; attempt++) {
+
+        wsgate_cli_backoff(attempt);
+        wsgate_cli_set_free(&set);
+
+        rc = wsgate_cli_set_read(cli, &set, 0);
+        if (rc != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        queued = 0;
+
+        redisAppendCommand(cli->ctx, "MULTI");
+
+        for (i = 0; i < set.n; i++) {
+            redisAppendCommand(cli->ctx, "DEL %stoken:%b", cli->prefix,
+                               set.digest[i], set.len[i]);
+            queued++;
+        }
+
+        for (i = 0; i < set.n; i++) {
+            redisAppendCommand(cli->ctx, "SREM %s %b", cli->set_key,
+                               set.digest[i], set.len[i]);
+            queued++;
+        }
+
+        redisAppendCommand(cli->ctx, "EXEC");
+
+        rc = wsgate_cli_exec(cli, queued, &r);
+
+        if (rc == WSGATE_CLI_AGAIN) {
+            continue;
+        }
+
+        if (rc != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        revoked = 0;
+
+        for (i = 0; i < set.n; i++) {
+            revoked += wsgate_cli_reply_int(r->element[i]);
+        }
+
+        freeReplyObject(r);
+
+        printf("revoked %lld token(s) of %s\n", revoked, cli->id);
+
+        goto done;
+    }
+
+    wsgate_cli_error("%s kept changing; gave up after %d attempts, "
+                     "nothing written", cli->set_key, WSGATE_CLI_RETRIES);
+
+    rc = WSGATE_CLI_FAILED;
+
+done:
+
+    wsgate_cli_set_free(&set);
+
+    return rc;
+}
+
+
+static int
+wsgate_cli_mark_restart(wsgate_cli_t *cli)
+{
+    long long    now;
+    redisReply  *r;
+
+    now = wsgate_cli_now_ms();
+
+    r = wsgate_cli_command(cli, "SET %sws:{%s}:restart %lld PX %lld",
+                           cli->prefix, cli->id, now, cli->grace_ms);
+    if (r == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    freeReplyObject(r);
+
+    printf("restart window of %s open for %lld ms from %lld\n",
+           cli->id, cli->grace_ms, now);
+
+    return WSGATE_CLI_OK;
+}
+
+
+/*
+ * The state as the gateway derives it: online without a failure record;
+ * restarting when the failure happened at or after the start of a
+ * restart window that is still open; degraded otherwise.
+ */
+
+static int
+wsgate_cli_status(wsgate_cli_t *cli)
+{
+    int           rc;
+    void         *reply;
+    size_t        i;
+    long long     at, restart, live;
+    redisReply   *r, *regfail, *rs, *members, *e, *at_ms;
+    const char   *state;
+
+    redisAppendCommand(cli->ctx, "MULTI");
+    redisAppendCommand(cli->ctx, "HGETALL %sws:{%s}:regfail",
+                       cli->prefix, cli->id);
+    redisAppendCommand(cli->ctx, "GET %sws:{%s}:restart",
+                       cli->prefix, cli->id);
+    redisAppendCommand(cli->ctx, "SMEMBERS %s", cli->set_key);
+    redisAppendCommand(cli->ctx, "EXEC");
+
+    rc = wsgate_cli_exec(cli, 3, &r);
+    if (rc != WSGATE_CLI_OK) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    regfail = r->element[0];
+    rs = r->element[1];
+    members = r->element[2];
+
+    if (regfail->type != REDIS_REPLY_ARRAY
+        || members->type != REDIS_REPLY_ARRAY
+        || (rs->type != REDIS_REPLY_STRING && rs->type != REDIS_REPLY_NIL))
+    {
+        wsgate_cli_error("redis %s: EXEC: unexpected reply", cli->url.addr);
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    /* live tokens: one EXISTS per digest in the set, pipelined */
+
+    live = 0;
+
+    for (i = 0; i < members->elements; i++) {
+        e = members->element[i];
+        redisAppendCommand(cli->ctx, "EXISTS %stoken:%b", cli->prefix,
+                           e->str, e->len);
+    }
+
+    for (i = 0; i < members->elements; i++) {
+
+        if (redisGetReply(cli->ctx, &reply) != REDIS_OK) {
+            freeReplyObject(r);
+            return wsgate_cli_io_error(cli, "EXISTS");
+        }
+
+        e = reply;
+
+        if (e->type != REDIS_REPLY_INTEGER) {
+            wsgate_cli_error("redis %s: EXISTS: %s", cli->url.addr,
+                             e->type == REDIS_REPLY_ERROR
+                             ? e->str : "unexpected reply");
+            freeReplyObject(e);
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+
+        live += e->integer;
+        freeReplyObject(e);
+    }
+
+    /* the state */
+
+    at_ms = NULL;
+
+    for (i = 0; i + 1 < regfail->elements; i += 2) {
+        if (strcmp(regfail->element[i]->str, "at_ms") == 0) {
+            at_ms = regfail->element[i + 1];
+        }
+    }
+
+    if (regfail->elements == 0) {
+        state = "online";
+
+    } else if (rs->type == REDIS_REPLY_STRING && at_ms != NULL
+               && wsgate_cli_parse_ll(at_ms->str, &at) == 0
+               && wsgate_cli_parse_ll(rs->str, &restart) == 0
+               && at >= restart)
+    {
+        state = "restarting";
+
+    } else {
+        state = "degraded";
+    }
+
+    printf("{\"workspace_id\":\"%s\",\"state\":\"%s\",\"last_failure\":",
+           cli->id, state);
+
+    if (regfail->elements == 0) {
+        printf("null");
+
+    } else {
+        printf("{\"at_ms\":");
+        wsgate_cli_json_field(regfail, "at_ms", 1);
+        printf(",\"status\":");
+        wsgate_cli_json_field(regfail, "status", 1);
+        printf(",\"reason\":");
+        wsgate_cli_json_field(regfail, "reason", 0);
+        printf(",\"source\":");
+        wsgate_cli_json_field(regfail, "source", 0);
+        printf("}");
+    }
+
+    printf(",\"restart_at_ms\":");
+
+    if (rs->type == REDIS_REPLY_STRING
+        && wsgate_cli_parse_ll(rs->str, &restart) == 0)
+    {
+        printf("%lld", restart);
+
+    } else {
+        printf("null");
+    }
+
+    printf(",\"live_tokens\":%lld}\n", live);
+
+    freeReplyObject(r);
+
+    if (fflush(stdout) != 0) {
+        wsgate_cli_error("cannot write to stdout: %s", strerror(errno));
+        return WSGATE_CLI_FAILED;
+    }
+
+    return WSGATE_CLI_OK;
+}
+
+
+static int
+wsgate_cli_parse_ll(const char *s, long long *value)
+{
+    int        neg;
+    long long  n;
+
+    neg = (*s == '-');
+    s += neg;
+
+    if (*s == '\0' || strlen(s) > 18) {
+        return -1;
+    }
+
+    n = 0;
+
+    while (*s != '\0') {
+        if (*s < '0' || *s > '9') {
+            return -1;
+        }
+
+        n = n * 10 + (*s++ - '0');
+    }
+
+    *value = neg ? -n : n;
+
+    return 0;
+}
+
+
+/* a field of an HGETALL reply as JSON: a number, a string, or null */
+
+static void
+wsgate_cli_json_field(redisReply *hash, const char *name, int number)
+{
+    u_char       c;
+    size_t       i;
+    long long    n;
+    redisReply  *v;
+
+    v = NULL;
+
+    for (i = 0; i + 1 < hash->elements; i += 2) {
+        if (strcmp(hash->element[i]->str, name) == 0) {
+            v = hash->element[i + 1];
+        }
+    }
+
+    if (v == NULL || v->type != REDIS_REPLY_STRING) {
+        printf("null");
+        return;
+    }
+
+    if (number) {
+        if (wsgate_cli_parse_ll(v->str, &n) == 0) {
+            printf("%lld", n);
+
+        } else {
+            printf("null");
+        }
+
+        return;
+    }
+
+    putchar('"');
+
+    for (i = 0; i < v->len; i++) {
+        c = (u_char) v->str[i];
+
+        if (c == '"' || c == '\\') {
+            printf("\\%c", c);
+
+        } else if (c < 0x20 || c == 0x7f) {
+            printf("\\u%04x", c);
+
+        } else {
+            putchar(c);
+        }
+    }
+
+    putchar('"');
+}
