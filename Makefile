@@ -23,7 +23,7 @@ DEB_BUILD := gcc make libc6-dev nginx-core nginx-dev libhiredis-dev \
              libcjson-dev libssl-dev libpcre2-dev zlib1g-dev openssl
 DEB_TEST  := redis-server redis-tools perl libtest-base-perl \
              libtest-longstring-perl libwww-perl libhttp-message-perl \
-             libtext-diff-perl liburi-perl libjson-pp-perl dpkg-dev \
+             libtext-diff-perl liburi-perl libio-socket-ssl-perl dpkg-dev \
              nodejs npm curl procps wrk
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 

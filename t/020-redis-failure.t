@@ -137,7 +137,7 @@ qr/\A\[error\][^\n]* wsgate redis: 127\.0\.0\.1:\d+ unavailable\n\z/
 # Redis has been down since TEST 4 and nginx has just started
 select(undef, undef, undef, 1.5);
 redis_start();
-seed();
+main::seed();
 select(undef, undef, undef, 1.0);
 --- request
 GET /t
@@ -159,7 +159,7 @@ is available again
 select(undef, undef, undef, 0.2);
 redis_stop();
 redis_start();
-seed();
+main::seed();
 select(undef, undef, undef, 1.0);
 --- request
 GET /t
@@ -267,7 +267,7 @@ wsgate auth: redis answered the token lookup with "WRONGTYPE
         return 200 "ws=$http_x_ws\n";
     }
 --- user_files eval
-[["fan.txt", join("", map { $_ % 2
+[["fan.txt", CORE::join("", map { $_ % 2
         ? "<!--# include virtual=\"/sub/bad/$_\" -->"
         : "<!--# include virtual=\"/sub/good/$_\" -->" } 1 .. 500)]]
 --- init
@@ -276,7 +276,7 @@ redis_pause(300);
 GET /fan
 --- timeout: 10
 --- response_body eval
-join("", map { $_ % 2
+CORE::join("", map { $_ % 2
         ? qq({"error":"invalid workspace auth token"})
         : "ws=$::WS\n" } 1 .. 500)
 --- no_error_log

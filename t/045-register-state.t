@@ -66,7 +66,7 @@ __DATA__
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 --- request eval
 ["POST /workspaces/$::WS/restart",
  "POST /registry/register\n$::GOOD",
@@ -101,7 +101,7 @@ seed();
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 --- request eval
 ["POST /workspaces/$::WS/restart",
  "POST /registry/register\n$::BAD",
@@ -137,7 +137,7 @@ die "regfail TTL $ttl is not window rest + wedge (expected 4000..5000 ms)\n"
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-sleep_s(2.2);
+main::sleep_s(2.2);
 --- request eval
 "GET /workspaces/$::WS/state"
 --- response_body_like: "state":"degraded","last_failure":\{"at_ms":\d+,"status":400,.*"restart_at_ms":null\}
@@ -148,7 +148,7 @@ sleep_s(2.2);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-sleep_s(3.0);
+main::sleep_s(3.0);
 --- request eval
 "GET /workspaces/$::WS/state"
 --- response_body_like: "state":"online","last_failure":null
@@ -159,7 +159,7 @@ sleep_s(3.0);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 --- request eval
 ["POST /registry/register\n$::GOOD", "GET /workspaces/$::WS/state"]
 --- more_headers eval
@@ -181,7 +181,7 @@ seed();
 my $ttl = redis_cmd('PTTL', "wsgate:ws:{$::WS}:regfail");
 die "regfail TTL $ttl is not the wedge window\n"
     unless $ttl > 2000 && $ttl <= 3000;
-sleep_s(1.0);
+main::sleep_s(1.0);
 --- request eval
 "GET /workspaces/$::WS/state"
 --- response_body_like: "state":"degraded"
@@ -192,7 +192,7 @@ sleep_s(1.0);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-sleep_s(2.2);
+main::sleep_s(2.2);
 --- request eval
 "GET /workspaces/$::WS/state"
 --- response_body_like: "state":"online"
@@ -203,7 +203,7 @@ sleep_s(2.2);
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 --- request eval
 ["POST /registry/register\n$::BAD",
  "POST /workspaces/$::WS/restart",
@@ -221,7 +221,7 @@ seed();
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 --- request eval
 ["POST /workspaces/$::WS/restart", "GET /workspaces/$::WS/state"]
 --- more_headers eval
@@ -237,7 +237,7 @@ seed();
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 redis_cmd('HSET', "wsgate:ws:{$::WS}:regfail", 'at_ms', '1000',
           'status', '500', 'reason', 'earlier', 'source', 'backend');
 --- request eval
@@ -275,7 +275,7 @@ GET /workspaces/not-a-uuid/state
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- init
-seed();
+main::seed();
 my $port = $ENV{TEST_NGINX_REDIS_PORT};
 if (fork == 0) {
     select(undef, undef, undef, 0.2);
@@ -301,8 +301,8 @@ qr/wsgate register: workspace "\Q$::WS\E": recovery not recorded: redis unavaila
 --- init
 redis_stop();
 redis_start();
-seed();
-sleep_s(0.8);
+main::seed();
+main::sleep_s(0.8);
 --- request eval
 ["POST /registry/register\n$::BAD", "GET /workspaces/$::WS/state"]
 --- more_headers eval
@@ -337,8 +337,8 @@ redis_stop();
     }
 --- init
 redis_start();
-seed();
-sleep_s(0.8);
+main::seed();
+main::sleep_s(0.8);
 --- request eval
 ["GET /workspaces/$::WS/state", "GET /workspaces/$::WS/state"]
 --- more_headers eval

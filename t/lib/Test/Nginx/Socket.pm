@@ -300,6 +300,7 @@ sub send_request ($$$$) {
     my $sel = IO::Select->new($sock);
 
     IO: while ($reading || $writing) {
+        $! = 0;
         my ($r, $w) = IO::Select->select($reading ? $sel : undef,
                                          $writing ? $sel : undef,
                                          undef, $timeout);

@@ -14,6 +14,7 @@ our $VERSION = '0.01';
 
 use base 'Exporter';
 
+use Carp ();
 use POSIX qw(SIGQUIT SIGKILL SIGTERM WNOHANG);
 use File::Spec ();
 use File::Path qw(make_path remove_tree);
@@ -684,65 +685,71 @@ sub eval_block_code {
     bail_out($block->name . " - $what failed: $@") unless $ok;
 }
 
-# Returns (tests_to_skip, reason) when the block must be skipped.
+sub _version_cmp {
+    my ($have, $op, $want) = @_;
+    return 0 unless defined $have;
+    return $op eq '<'  ? $have <  $want
+         : $op eq '<=' ? $have <= $want
+         : $op eq '>'  ? $have >  $want
+         :               $have >= $want;
+}
+
+# --- skip_eval / skip_nginx / skip_nginx2 / skip_openssl: returns
+# (tests_to_skip, reason) when the block must be skipped.
 sub block_skip_spec {
     my $block = shift;
     my $name = $block->name;
     my ($n, $skip, $reason);
 
-    my $cmp = sub {
-        my ($have, $op, $want) = @_;
-        return 0 unless defined $have;
-        return $op eq '<'  ? $have <  $want
-             : $op eq '<=' ? $have <= $want
-             : $op eq '>'  ? $have >  $want
-             :               $have >= $want;
-    };
-
     if (defined(my $spec = $block->skip_eval)) {
-        $spec =~ /^\s*(\d+)\s*:\s*(.*)/s
+        my ($count, $code) = $spec =~ /^\s*(\d+)\s*:\s*(.*)/s
             or bail_out("$name - Invalid --- skip_eval spec: $spec");
-        ($n, $reason) = ($1, 'skip_eval');
-        my $code = $2;
+        ($n, $reason) = ($count, 'skip_eval');
         $skip = eval "package main; $code";
         bail_out("$name - skip_eval - failed to eval the Perl code "
                  . "\"$code\": $@") if $@;
     }
 
     if (defined(my $spec = $block->skip_nginx)) {
-        $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
-                  (?:\s*:\s*(.*?))?\s*$/x
+        my ($count, $op, @v) = $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*
+                                          (\d+)\.(\d+)\.(\d+)
+                                          (?:\s*:\s*(.*?))?\s*$/x
             or bail_out("$name - Invalid --- skip_nginx spec: $spec");
-        $n = $1;
-        $reason = $6 || "nginx version $2 $3.$4.$5";
-        $skip = 1 if !defined $NginxVersion && $2 =~ /^</
-                     or $cmp->($NginxVersion, $2,
-                               get_canon_version($3, $4, $5));
+        my $why = pop @v;
+        $n = $count;
+        $reason = $why || "nginx version $op " . join('.', @v);
+        $skip = 1 if _version_cmp($NginxVersion, $op,
+                                  get_canon_version(@v));
 
     } elsif (defined(my $spec2 = $block->skip_nginx2)) {
-        $spec2 =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
-                   \s*(or|and)\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
-                   (?:\s*:\s*(.*?))?\s*$/x
+        my ($count, $op1, @r) = $spec2 =~
+            /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
+             \s*(or|and)\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)
+             (?:\s*:\s*(.*?))?\s*$/x
             or bail_out("$name - Invalid --- skip_nginx2 spec: $spec2");
-        $n = $1;
-        $reason = $11;
-        my $a = $cmp->($NginxVersion, $2, get_canon_version($3, $4, $5));
-        my $b = $cmp->($NginxVersion, $7, get_canon_version($8, $9, $10));
-        $skip = 1 if !defined $NginxVersion
-                     or ($6 eq 'or' ? ($a || $b) : ($a && $b));
+        my ($v1, $logic, $op2, $v2, $why)
+            = ([@r[0 .. 2]], $r[3], $r[4], [@r[5 .. 7]], $r[8]);
+        my $a = _version_cmp($NginxVersion, $op1, get_canon_version(@$v1));
+        my $b = _version_cmp($NginxVersion, $op2, get_canon_version(@$v2));
+        $n = $count;
+        $reason = $why;
+        $skip = 1 if $logic eq 'or' ? ($a || $b) : ($a && $b);
     }
 
     if (defined(my $spec = $block->skip_openssl)) {
-        $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*(\d+)\.(\d+)\.(\d+)([a-z])?
-                  (?:\s*:\s*(.*?))?\s*$/x
+        my ($count, $op, @v) = $spec =~ /^\s*(\d+)\s*:\s*([<>]=?)\s*
+                                          (\d+)\.(\d+)\.(\d+)([a-z])?
+                                          (?:\s*:\s*(.*?))?\s*$/x
             or bail_out("$name - Invalid --- skip_openssl spec: $spec");
-        $n = $1;
-        $reason = $7 || (defined $OpenSSLVersion
-                         ? "OpenSSL version $2 $3.$4.$5" . ($6 // '')
-                         : "Not built with OpenSSL");
+        my $why = pop @v;
+        my $want = _canon_openssl(@v);
+        $n = $count;
+        $reason = $why || (defined $OpenSSLVersion
+                           ? "OpenSSL version $op $v[0].$v[1].$v[2]"
+                             . ($v[3] // '')
+                           : "Not built with OpenSSL");
         $skip = 1 if !defined $OpenSSLVersion
-                     or $cmp->($OpenSSLVersion, $2,
-                               _canon_openssl($3, $4, $5, $6));
+                     || _version_cmp($OpenSSLVersion, $op, $want);
     }
 
     return unless $skip;
@@ -923,12 +930,6 @@ sub run_test ($) {
 
         write_user_files($block, $rand_ports) if $i > 1;
 
-        my $run = sub {
-            $RunTestHelper->($block, $dry_run, $i - 1);
-            run_tcp_server_tests($block, $tcp);
-            run_udp_server_tests($block, $udp);
-        };
-
         if ($should_skip) {
             SKIP: {
                 Test::More::skip("$name - $skip_reason", $skip_n);
@@ -938,7 +939,9 @@ sub run_test ($) {
                 Test::More::todo_skip("$name - $todo_reason", $todo_n);
             }
         } else {
-            $run->();
+            $RunTestHelper->($block, $dry_run, $i - 1);
+            run_tcp_server_tests($block, $tcp);
+            run_udp_server_tests($block, $udp);
         }
 
         finish_fake_server($tcp, \$TcpServerPid);
