@@ -85,12 +85,15 @@ test-unit: unit
 
 # Every suite, against Debian's nginx with the module loaded.
 test-t: module cli
-	prove -I t/lib -r t
+	prove -I t/lib t/*.t
 
+# deps first, in its own make, so that a fresh machine has the compilers
+# and libraries before anything is built.
 test: deps
 	$(MAKE) all unit
 	$(MAKE) test-unit
 	$(MAKE) test-t
+	$(MAKE) test-asan
 
 # nginx built from Debian's source with the module linked in statically
 # (--add-module) and AddressSanitizer + UBSan on everything; the suites
@@ -135,7 +138,7 @@ test-asan: asan cli
 	TEST_NGINX_BINARY=$(ASAN_NGINX) TEST_NGINX_LOAD_MODULES= \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SAN_LOG) \
 	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(TOP)/t/ubsan.supp:log_path=$(SAN_LOG) \
-	    prove -I t/lib -r t
+	    prove -I t/lib t/*.t
 	@if ls $(SAN_LOG).* >/dev/null 2>&1; then \
 	    echo "sanitizer reports:"; cat $(SAN_LOG).*; exit 1; fi
 	@echo "test-asan: no sanitizer reports"

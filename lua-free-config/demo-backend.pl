@@ -4,7 +4,7 @@
 # the test suites: it answers every request with JSON describing what it
 # received, so one can see exactly what wsgate forwarded.
 #
-#     perl demo-backend.pl [--port N] [--pidfile F]
+#     perl demo-backend.pl [--port N] [--pidfile F] [--exit-with-parent]
 #
 # The answer:  {"method":..,"path":..,"length":N,"sha256":"<body digest>",
 #               "x_workspace_id":..,"x_caller_kind":..,"x_caller_name":..}
@@ -21,12 +21,14 @@ use POSIX ();
 
 my $port = 8090;
 my $pidfile;
+my $watch_parent = 0;
 
 while (@ARGV) {
     my $a = shift @ARGV;
     if ($a eq '--port') { $port = shift @ARGV }
     elsif ($a eq '--pidfile') { $pidfile = shift @ARGV }
-    else { die "usage: $0 [--port N] [--pidfile F]\n" }
+    elsif ($a eq '--exit-with-parent') { $watch_parent = 1 }
+    else { die "usage: $0 [--port N] [--pidfile F] [--exit-with-parent]\n" }
 }
 
 my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port,
@@ -42,6 +44,16 @@ if ($pidfile) {
 
 $SIG{CHLD} = 'IGNORE';
 $SIG{TERM} = sub { unlink $pidfile if $pidfile; exit 0 };
+
+# a test suite that dies hard must not leave the backend behind
+if ($watch_parent) {
+    my $parent = getppid();
+    $SIG{ALRM} = sub {
+        exit 0 if getppid() != $parent;
+        alarm 1;
+    };
+    alarm 1;
+}
 
 sub json_str {
     my $s = shift;
@@ -74,7 +86,7 @@ sub serve {
         while (defined(my $size = <$c>)) {
             $size = hex $size;
             last if $size == 0;
-            read $c, my $chunk, $size;
+            read($c, my $chunk, $size);
             $body .= $chunk;
             <$c>;
         }

@@ -111,7 +111,8 @@ sub http_backend {
     die "http_backend: fork failed: $!" unless defined $pid;
 
     if ($pid == 0) {
-        exec $^X, 'lua-free-config/demo-backend.pl', '--port', $port
+        exec $^X, 'lua-free-config/demo-backend.pl', '--port', $port,
+             '--exit-with-parent'
             or POSIX::_exit(127);
     }
 
