@@ -143,5 +143,14 @@ test-asan: asan cli
 	    echo "sanitizer reports:"; cat $(SAN_LOG).*; exit 1; fi
 	@echo "test-asan: no sanitizer reports"
 
+# The gateway as an operator would run it, with a private Redis and a
+# stand-in platform, all on 127.0.0.1; prints curl lines to paste.
+demo: deps
+	$(MAKE) all
+	lua-free-config/demo.sh
+
+demo-stop:
+	lua-free-config/demo-stop.sh
+
 clean:
 	rm -rf $(BUILD) t/servroot*

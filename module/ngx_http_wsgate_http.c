@@ -47,7 +47,7 @@ ngx_http_wsgate_read_body(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         return NGX_DONE;
     }
 
-    if (r->request_body->rest) {
+    if (!ctx->body_done) {
         /* still reading: the body handler resumes the phases */
         return NGX_DONE;
     }
@@ -62,9 +62,22 @@ ngx_http_wsgate_read_body(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 }
 
 
+/*
+ * The whole body is in (called at once when there is none: then nginx
+ * leaves request_body->rest at -1, so only this handler can tell).
+ */
+
 static void
 ngx_http_wsgate_body_handler(ngx_http_request_t *r)
 {
+    ngx_http_wsgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
+
+    if (ctx != NULL) {
+        ctx->body_done = 1;
+    }
+
     r->write_event_handler = ngx_http_core_run_phases;
     ngx_http_core_run_phases(r);
 }

@@ -115,6 +115,7 @@ typedef struct {
 
     unsigned                        waiting:1;
     unsigned                        body_read:1;
+    unsigned                        body_done:1;
     unsigned                        recorded:1;
 } ngx_http_wsgate_ctx_t;
 

@@ -775,3 +775,17 @@ a client request body is buffered to a temporary file
 --- more_headers eval
 "Authorization: Bearer $::TOK"
 --- error_code: 413
+
+
+
+=== TEST 44: a POST with no body at all (no Content-Length) is a 400, not a hang
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request
+POST /registry/register
+--- more_headers eval
+"Authorization: Bearer $::TOK"
+--- timeout: 2
+--- error_code: 400
+--- response_body chomp
+{"error":"invalid register payload","field":"body","reason":"not valid JSON"}
