@@ -18,13 +18,16 @@ CFLAGS_T := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
             -Imodule
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer
 
-# Debian packages for building, running and testing.
+# Debian packages for building, running and testing.  Node.js (for the A2A
+# SDK test) comes from Debian's nodejs + npm unless a node with npm is
+# already installed (NodeSource's nodejs bundles npm and conflicts with
+# Debian's npm package).
 DEB_BUILD := gcc make libc6-dev nginx-core nginx-dev libhiredis-dev \
              libcjson-dev libssl-dev libpcre2-dev zlib1g-dev openssl
 DEB_TEST  := redis-server redis-tools perl libtest-base-perl \
              libtest-longstring-perl libwww-perl libhttp-message-perl \
              libtext-diff-perl liburi-perl libio-socket-ssl-perl dpkg-dev \
-             nodejs npm curl procps wrk
+             curl procps wrk
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
@@ -41,6 +44,7 @@ deps:
 	    dpkg-query -W -f='$${Status}' $$p 2>/dev/null \
 	        | grep -q "install ok installed" || missing="$$missing $$p"; \
 	done; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 	    echo "installing:$$missing"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
