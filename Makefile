@@ -33,7 +33,7 @@ DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 export TEST_NGINX_BINARY ?= /usr/sbin/nginx
 
-.PHONY: all deps module cli unit test test-unit test-t test-asan asan clean \
+.PHONY: all deps module cli unit test test-unit test-t test-asan asan a2a-deps clean \
         demo demo-stop
 
 all: module cli
@@ -87,8 +87,14 @@ $(BUILD)/unit-tests: $(wildcard t/unit/*.c t/unit/*.h) $(PURE_SRCS)
 test-unit: unit
 	$(BUILD)/unit-tests
 
+# The JavaScript A2A SDK for t/055-a2a-sdk.t, from the lock file.
+a2a-deps: t/a2a/node_modules/.package-lock.json
+
+t/a2a/node_modules/.package-lock.json: t/a2a/package.json t/a2a/package-lock.json
+	cd t/a2a && npm ci --no-audit --no-fund --loglevel=error
+
 # Every suite, against Debian's nginx with the module loaded.
-test-t: module cli
+test-t: module cli a2a-deps
 	prove -I t/lib t/*.t
 
 # deps first, in its own make, so that a fresh machine has the compilers
@@ -133,18 +139,24 @@ asan: $(ASAN_NGINX)
 
 # The module is linked in: no load_module line.  ASan aborts nginx on the
 # first memory error; UBSan reports and goes on (its suppressions, for
-# findings in nginx's own core, do not work with halt_on_error).  Either
-# way a report lands in build/sanitizer.<pid> and fails the target.
+# findings in nginx's own core, do not work with halt_on_error).  A report
+# lands in build/sanitizer.<pid>, or on nginx's stderr, which is the error
+# log: every block's log is gathered in build/asan-error.log.  Any report
+# fails the target.
 SAN_LOG := $(BUILD)/sanitizer
+SAN_ERR := $(BUILD)/asan-error.log
 
-test-asan: asan cli
-	rm -f $(SAN_LOG).*
+test-asan: asan cli a2a-deps
+	rm -f $(SAN_LOG).* $(SAN_ERR)
 	TEST_NGINX_BINARY=$(ASAN_NGINX) TEST_NGINX_LOAD_MODULES= \
+	    TEST_NGINX_ERROR_LOG=$(SAN_ERR) \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SAN_LOG) \
 	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(TOP)/t/ubsan.supp:log_path=$(SAN_LOG) \
 	    prove -I t/lib t/*.t
 	@if ls $(SAN_LOG).* >/dev/null 2>&1; then \
 	    echo "sanitizer reports:"; cat $(SAN_LOG).*; exit 1; fi
+	@if grep -n "runtime error:\|AddressSanitizer\|LeakSanitizer" $(SAN_ERR); then \
+	    echo "sanitizer reports in the error logs (above)"; exit 1; fi
 	@echo "test-asan: no sanitizer reports"
 
 # The gateway as an operator would run it, with a private Redis and a

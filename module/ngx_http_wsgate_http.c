@@ -117,7 +117,14 @@ ngx_http_wsgate_body_join(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
+            continue;
+        }
+
+        if (b->file_last == b->file_pos) {
             continue;
         }
 
@@ -341,6 +348,12 @@ ngx_http_wsgate_remove_header(ngx_http_request_t *r, ngx_str_t *key)
     }
 
     r->headers_in.headers = headers;
+
+    /* a one-part list's "last" pointed into the local copy */
+
+    if (headers.last == &headers.part) {
+        r->headers_in.headers.last = &r->headers_in.headers.part;
+    }
 
     return NGX_OK;
 }
