@@ -39,7 +39,6 @@ static ngx_int_t ngx_http_wsgate_a2a_system_id(ngx_http_request_t *r,
     ngx_str_t *name, u_char *id);
 static ngx_int_t ngx_http_wsgate_a2a_rewrite(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
-static ngx_int_t ngx_http_wsgate_a2a_strip(ngx_http_request_t *r);
 static ngx_int_t ngx_http_wsgate_a2a_forged(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_str_t *claim);
 static ngx_int_t ngx_http_wsgate_a2a_invalid(ngx_http_request_t *r,
@@ -48,14 +47,18 @@ static ngx_int_t ngx_http_wsgate_a2a_validate(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 static ngx_uint_t ngx_http_wsgate_a2a_is_system(ngx_http_request_t *r,
     ngx_str_t *name);
-static ngx_uint_t ngx_http_wsgate_a2a_header_is(ngx_table_elt_t *h,
-    ngx_str_t *name);
 static void ngx_http_wsgate_a2a_trim(ngx_str_t *s);
 
 
-static ngx_str_t  ngx_http_wsgate_workspace_id = ngx_string("X-Workspace-ID");
-static ngx_str_t  ngx_http_wsgate_caller_kind = ngx_string("X-Caller-Kind");
-static ngx_str_t  ngx_http_wsgate_caller_name = ngx_string("X-Caller-Name");
+static ngx_str_t  ngx_http_wsgate_caller_headers[] = {
+    ngx_string("X-Workspace-ID"),
+    ngx_string("X-Caller-Kind"),
+    ngx_string("X-Caller-Name")
+};
+
+#define ngx_http_wsgate_workspace_id  ngx_http_wsgate_caller_headers[0]
+#define ngx_http_wsgate_caller_kind   ngx_http_wsgate_caller_headers[1]
+#define ngx_http_wsgate_caller_name   ngx_http_wsgate_caller_headers[2]
 
 static ngx_str_t  ngx_http_wsgate_kind_workspace = ngx_string("workspace");
 static ngx_str_t  ngx_http_wsgate_kind_system = ngx_string("system");
@@ -161,7 +164,7 @@ ngx_http_wsgate_a2a_caller(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
             i = 0;
         }
 
-        if (!ngx_http_wsgate_a2a_header_is(&h[i],
+        if (!ngx_http_wsgate_header_is(&h[i],
                                            &ngx_http_wsgate_workspace_id))
         {
             continue;
@@ -274,7 +277,10 @@ ngx_http_wsgate_a2a_rewrite(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         ctx->caller_id.len = ctx->workspace.len;
     }
 
-    if (ngx_http_wsgate_a2a_strip(r) != NGX_OK
+    /* every client line of the three goes, then wsgate's own are added */
+
+    if (ngx_http_wsgate_remove_headers(r, ngx_http_wsgate_caller_headers, 3)
+           != NGX_OK
         || ngx_http_wsgate_set_header(r, &ngx_http_wsgate_workspace_id,
                                       &ctx->caller_id)
            != NGX_OK
@@ -368,70 +374,6 @@ ngx_http_wsgate_a2a_system_id(ngx_http_request_t *r, ngx_str_t *name,
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "wsgate a2a: UUIDv5 of \"%V\" failed", name);
         return NGX_ERROR;
-    }
-
-    return NGX_OK;
-}
-
-
-/*
- * Drops every client line of the three caller headers in one pass over
- * the list (any case, "_" for "-"); ngx_http_wsgate_set_header() then
- * appends wsgate's own.
- */
-
-static ngx_int_t
-ngx_http_wsgate_a2a_strip(ngx_http_request_t *r)
-{
-    ngx_uint_t        i;
-    ngx_list_t        headers;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h, *nh;
-
-    if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    part = &r->headers_in.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (ngx_http_wsgate_a2a_header_is(&h[i], &ngx_http_wsgate_workspace_id)
-            || ngx_http_wsgate_a2a_header_is(&h[i],
-                                             &ngx_http_wsgate_caller_kind)
-            || ngx_http_wsgate_a2a_header_is(&h[i],
-                                             &ngx_http_wsgate_caller_name))
-        {
-            continue;
-        }
-
-        nh = ngx_list_push(&headers);
-        if (nh == NULL) {
-            return NGX_ERROR;
-        }
-
-        *nh = h[i];
-    }
-
-    r->headers_in.headers = headers;
-
-    /* the copy's last part is its own first one, not the local's */
-
-    if (headers.last == &headers.part) {
-        r->headers_in.headers.last = &r->headers_in.headers.part;
     }
 
     return NGX_OK;
@@ -541,35 +483,6 @@ ngx_http_wsgate_a2a_is_system(ngx_http_request_t *r, ngx_str_t *name)
     }
 
     return 0;
-}
-
-
-/* the header's name is name in any case, with "_" allowed for "-" */
-
-static ngx_uint_t
-ngx_http_wsgate_a2a_header_is(ngx_table_elt_t *h, ngx_str_t *name)
-{
-    u_char      a, b;
-    ngx_uint_t  i;
-
-    if (h->key.len != name->len) {
-        return 0;
-    }
-
-    for (i = 0; i < name->len; i++) {
-        a = ngx_tolower(h->key.data[i]);
-        b = ngx_tolower(name->data[i]);
-
-        if (a == '_') {
-            a = '-';
-        }
-
-        if (a != b) {
-            return 0;
-        }
-    }
-
-    return 1;
 }
 
 

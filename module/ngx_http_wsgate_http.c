@@ -280,9 +280,7 @@ ngx_http_wsgate_count_header(ngx_http_request_t *r, ngx_str_t *key,
             i = 0;
         }
 
-        if (h[i].key.len == key->len
-            && ngx_strncasecmp(h[i].key.data, key->data, key->len) == 0)
-        {
+        if (ngx_http_wsgate_header_is(&h[i], key)) {
             if (n++ == 0 && first) {
                 *first = &h[i];
             }
@@ -294,23 +292,20 @@ ngx_http_wsgate_count_header(ngx_http_request_t *r, ngx_str_t *key,
 
 
 /*
- * proxy_pass forwards every line of headers_in.headers, so removing one
- * means rebuilding the list without it.  The typed pointers in headers_in
- * (host, authorization, ...) keep pointing at the old lines, which stay
- * in r->pool with the same values.
+ * proxy_pass forwards every line of headers_in.headers, so removing lines
+ * means rebuilding the list without them, in one pass for all the names.
+ * The typed pointers in headers_in (host, authorization, ...) keep pointing
+ * at the old lines, which stay in r->pool with the same values.
  */
 
 ngx_int_t
-ngx_http_wsgate_remove_header(ngx_http_request_t *r, ngx_str_t *key)
+ngx_http_wsgate_remove_headers(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
 {
-    ngx_uint_t        i;
+    ngx_uint_t        i, k;
     ngx_list_t        headers;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *nh;
-
-    if (ngx_http_wsgate_count_header(r, key, NULL) == 0) {
-        return NGX_OK;
-    }
 
     if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
         != NGX_OK)
@@ -333,9 +328,13 @@ ngx_http_wsgate_remove_header(ngx_http_request_t *r, ngx_str_t *key)
             i = 0;
         }
 
-        if (h[i].key.len == key->len
-            && ngx_strncasecmp(h[i].key.data, key->data, key->len) == 0)
-        {
+        for (k = 0; k < n; k++) {
+            if (ngx_http_wsgate_header_is(&h[i], &names[k])) {
+                break;
+            }
+        }
+
+        if (k < n) {
             continue;
         }
 
@@ -359,6 +358,39 @@ ngx_http_wsgate_remove_header(ngx_http_request_t *r, ngx_str_t *key)
 }
 
 
+/*
+ * The line's name is name in any case, "_" standing for "-": with
+ * underscores_in_headers on, nginx's own $http_x_workspace_id reads
+ * X_Workspace_ID too, so it must count as the same header.
+ */
+
+ngx_uint_t
+ngx_http_wsgate_header_is(ngx_table_elt_t *h, ngx_str_t *name)
+{
+    u_char      a, b;
+    ngx_uint_t  i;
+
+    if (h->key.len != name->len) {
+        return 0;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        a = ngx_tolower(h->key.data[i]);
+        b = ngx_tolower(name->data[i]);
+
+        if (a == '_') {
+            a = '-';
+        }
+
+        if (a != b) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
 ngx_int_t
 ngx_http_wsgate_set_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *value)
@@ -366,7 +398,9 @@ ngx_http_wsgate_set_header(ngx_http_request_t *r, ngx_str_t *key,
     u_char           *p;
     ngx_table_elt_t  *h;
 
-    if (ngx_http_wsgate_remove_header(r, key) != NGX_OK) {
+    if (ngx_http_wsgate_count_header(r, key, NULL)
+        && ngx_http_wsgate_remove_headers(r, key, 1) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

@@ -169,10 +169,14 @@ ngx_int_t ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s,
 ngx_int_t ngx_http_wsgate_set_header(ngx_http_request_t *r, ngx_str_t *key,
     ngx_str_t *value);
 
-/* removes every request header line of that name (any case) */
-ngx_int_t ngx_http_wsgate_remove_header(ngx_http_request_t *r, ngx_str_t *key);
+/* removes every request header line of those names */
+ngx_int_t ngx_http_wsgate_remove_headers(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n);
 
-/* how many request header lines of that name (any case) */
+/* the line's name is name in any case, "_" standing for "-" */
+ngx_uint_t ngx_http_wsgate_header_is(ngx_table_elt_t *h, ngx_str_t *name);
+
+/* how many request header lines of that name (as header_is() matches) */
 ngx_uint_t ngx_http_wsgate_count_header(ngx_http_request_t *r,
     ngx_str_t *key, ngx_table_elt_t **first);
 
