@@ -45,7 +45,8 @@ struct ngx_http_wsgate_redis_op_s {
     ngx_http_wsgate_redis_handler_pt   handler;
     void                              *data;
     ngx_msec_t                         deadline;
-    unsigned                           setup:1;   /* AUTH, SELECT, SETNAME */
+    unsigned                           setup:1;   /* AUTH ... PING */
+    unsigned                           optional:1;  /* may answer -ERR */
     unsigned                           last_setup:1;
 };
 
@@ -77,6 +78,7 @@ struct ngx_http_wsgate_redis_s {
     ngx_log_t                          quiet_log;  /* retries while down */
 
     u_char                             reason[256];
+    u_char                             logged[256];  /* the last reason */
 
     ngx_http_wsgate_redis_state_e      state;
 
@@ -578,7 +580,7 @@ ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
     conf = rd->conf;
     last = NULL;
 
-    for (n = 0; n < 3; n++) {
+    for (n = 0; n < 4; n++) {
 
         switch (n) {
 
@@ -608,7 +610,7 @@ ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
             argc = 2;
             break;
 
-        default: /* 2 */
+        case 2:
             ngx_str_set(&argv[0], "CLIENT");
             ngx_str_set(&argv[1], "SETNAME");
 
@@ -617,6 +619,17 @@ ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
             argv[2].data = name;
             argv[2].len = p - name;
             argc = 3;
+            break;
+
+        default: /* 3 */
+
+            /*
+             * the readiness probe: while Redis loads its dataset, AUTH,
+             * SELECT and SETNAME succeed but PING answers -LOADING
+             */
+
+            ngx_str_set(&argv[0], "PING");
+            argc = 1;
             break;
         }
 
@@ -631,6 +644,7 @@ ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
         }
 
         op->setup = 1;
+        op->optional = (n == 2);
         op->deadline = ngx_current_msec + conf->connect_timeout
                        + conf->timeout;
 
@@ -996,7 +1010,7 @@ ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
             return NGX_ERROR;
         }
 
-        if (!op->last_setup || err.len < 3
+        if (!op->optional || err.len < 3
             || ngx_strncmp(err.data, "ERR", 3) != 0)
         {
             /* AUTH or SELECT refused */
@@ -1025,6 +1039,7 @@ ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
                       "wsgate redis: %V is available again",
                       &rd->conf->name);
         rd->down_logged = 0;
+        rd->logged[0] = '\0';
     }
 
     return NGX_OK;
@@ -1138,11 +1153,16 @@ ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
 
     was_ready = rd->ready;
 
-    if (!rd->down_logged) {
+    /* once per outage, and again only when the reason changes */
+
+    if (!rd->down_logged
+        || ngx_strcmp(rd->logged, (u_char *) reason) != 0)
+    {
         ngx_log_error(NGX_LOG_ERR, &rd->log, err,
                       "wsgate redis: %V unavailable: %s%s", &rd->conf->name,
                       reason, was_ready ? ", reconnecting" : "");
         rd->down_logged = 1;
+        ngx_cpystrn(rd->logged, (u_char *) reason, sizeof(rd->logged));
 
     } else {
         ngx_log_debug2(NGX_LOG_DEBUG_EVENT, &rd->log, err,

@@ -44,6 +44,10 @@ package WsgateTest;
 #                       included, waits until the pause ends.
 #   redis_port()        the main server's port.
 #   redis_extra(%opts)  an additional redis-server, see below.
+#   redis_restart_on($inst, conf => [lines], ready => 0)
+#                       restarts an instance returned by redis_extra, with
+#                       these extra config lines; ready => 0 returns as soon
+#                       as it listens (it may still be loading its dataset).
 #   redis_cmd_on($inst, @args)
 #                       one command on an instance returned by redis_extra
 #                       (plain TCP, unix socket or TLS; AUTH is sent when
@@ -62,6 +66,7 @@ package WsgateTest;
 #   tcp => 1              keep a plain TCP port as well as unix/tls
 #   requirepass => 'pw'   requirepass
 #   acl => [lines]        `user ...` lines, written to the config verbatim
+#   conf => [lines]       any other config lines, verbatim
 #   tls => 1              TLS only: a throwaway CA and a server certificate
 #                         (SAN IP:127.0.0.1, DNS:localhost) made with the
 #                         openssl command, --port 0 --tls-port P
@@ -98,7 +103,8 @@ use Time::HiRes qw(sleep time);
 
 our @EXPORT = qw(
     redis_cmd redis_flush sha256_hex seed_token redis_stop redis_start
-    redis_pause redis_port redis_extra redis_cmd_on flush_each_block
+    redis_pause redis_port redis_extra redis_cmd_on redis_restart_on
+    flush_each_block
 );
 
 our $StartTimeout = 10;     # seconds to wait for a redis-server to be up
@@ -178,6 +184,7 @@ sub write_conf {
         push @lines, "requirepass $inst->{password}";
     }
     push @lines, @{ $inst->{acl} || [] };
+    push @lines, @{ $inst->{conf} || [] };
 
     my $conf = "$inst->{dir}/redis.conf";
     open my $out, '>', $conf or die "WsgateTest: cannot write $conf: $!\n";
@@ -230,7 +237,8 @@ sub spawn {
             delete $inst->{pid};
             return 0;
         }
-        return 1 if log_says_ready($inst);
+        return 1 if $inst->{listening_is_enough}
+                    ? accepts($inst) : log_says_ready($inst);
         sleep 0.01;
     }
     stop_instance($inst);
@@ -341,6 +349,27 @@ sub make_tls_files {
     $inst->{key} = "$dir/server.key";
 }
 
+# listening, if not yet ready (still loading its dataset, say)
+sub accepts {
+    my $inst = shift;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                  PeerPort => $inst->{port}, Proto => 'tcp')
+        or return 0;
+    close $s;
+    return 1;
+}
+
+sub redis_restart_on {
+    my ($inst, %opts) = @_;
+    stop_instance($inst);
+    $inst->{conf} = [@{ $opts{conf} || [] }] if $opts{conf};
+    local $inst->{listening_is_enough} = defined $opts{ready} && !$opts{ready};
+    spawn($inst)
+        or die "WsgateTest: the $inst->{name} redis-server did not restart; "
+               . "see $inst->{dir}/redis.log\n";
+    return $inst;
+}
+
 sub redis_extra {
     my %opts = @_;
     my $name = uc($opts{name} || 'EXTRA');
@@ -350,6 +379,7 @@ sub redis_extra {
     push @Extra, $inst;
     $inst->{password} = $opts{requirepass};
     $inst->{acl} = [@{ $opts{acl} || [] }];
+    $inst->{conf} = [@{ $opts{conf} || [] }];
     $inst->{path} = "$inst->{dir}/redis.sock" if $opts{unix};
     make_tls_files($inst) if $opts{tls};
     my $plain = $opts{tcp} || !($opts{unix} || $opts{tls});
