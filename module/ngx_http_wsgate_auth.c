@@ -203,13 +203,9 @@ ngx_http_wsgate_auth_start(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         return ngx_http_wsgate_auth_deny(r, ctx);
     }
 
-    ctx->op = op;
     ctx->waiting = 1;
 
-    /* notice a client that leaves while Redis answers */
-    r->read_event_handler = ngx_http_test_reading;
-
-    return NGX_AGAIN;
+    return ngx_http_wsgate_wait(r, ctx, op);
 }
 
 
@@ -219,17 +215,15 @@ ngx_http_wsgate_auth_reply(void *data, redisReply *reply,
 {
     ngx_http_wsgate_ctx_t *ctx = data;
 
-    ngx_connection_t    *c;
     ngx_http_request_t  *r;
 
     r = ctx->request;
-    c = r->connection;
 
     ctx->op = NULL;
     ctx->waiting = 0;
 
     if (reply == NULL) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, c->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                        "wsgate auth: no reply from redis (%d)", status);
         ctx->auth_result = NGX_HTTP_WSGATE_AUTH_UNAVAILABLE;
 
@@ -243,10 +237,7 @@ ngx_http_wsgate_auth_reply(void *data, redisReply *reply,
         ctx->auth_result = NGX_HTTP_WSGATE_AUTH_MISMATCH;
     }
 
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
+    ngx_http_wsgate_resume(r);
 }
 
 

@@ -145,6 +145,43 @@ ngx_http_wsgate_body_join(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 }
 
 
+/*
+ * The access phase waits for a Redis reply: the operation is the
+ * request's until the reply or the request's cleanup, and a client that
+ * leaves meanwhile is noticed (and the request terminated) at once.
+ */
+
+ngx_int_t
+ngx_http_wsgate_wait(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
+    ngx_http_wsgate_redis_op_t *op)
+{
+    ctx->op = op;
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+/*
+ * The awaited reply came (from another connection's event): go on with
+ * the phases, then with whatever they posted, as ngx_http_upstream does.
+ * Neither r nor ctx may be touched afterwards.
+ */
+
+void
+ngx_http_wsgate_resume(ngx_http_request_t *r)
+{
+    ngx_connection_t  *c;
+
+    c = r->connection;
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ngx_http_core_run_phases(r);
+    ngx_http_run_posted_requests(c);
+}
+
+
 ngx_int_t
 ngx_http_wsgate_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)

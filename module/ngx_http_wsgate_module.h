@@ -153,6 +153,11 @@ char *ngx_http_wsgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_wsgate_read_body(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 
+/* the access phase waits for op (NGX_AGAIN); resumed by _resume() */
+ngx_int_t ngx_http_wsgate_wait(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_redis_op_t *op);
+void ngx_http_wsgate_resume(ngx_http_request_t *r);
+
 /* sends a JSON answer; returns what ngx_http_output_filter() returned */
 ngx_int_t ngx_http_wsgate_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);

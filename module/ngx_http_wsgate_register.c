@@ -292,12 +292,9 @@ ngx_http_wsgate_register_window(ngx_http_request_t *r,
 
     /* the auth lookup's cleanup cancels ctx->op if the request goes */
 
-    ctx->op = op;
     ctx->phase = NGX_HTTP_WSGATE_REG_WAITING;
 
-    r->read_event_handler = ngx_http_test_reading;
-
-    return NGX_AGAIN;
+    return ngx_http_wsgate_wait(r, ctx, op);
 }
 
 
@@ -307,12 +304,6 @@ ngx_http_wsgate_register_window_reply(void *data, redisReply *reply,
 {
     ngx_http_wsgate_ctx_t *ctx = data;
 
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
-    c = r->connection;
-
     ctx->op = NULL;
     ctx->phase = NGX_HTTP_WSGATE_REG_BODY;
 
@@ -320,10 +311,7 @@ ngx_http_wsgate_register_window_reply(void *data, redisReply *reply,
         ctx->restart_at = ngx_http_wsgate_atoms(reply->str, reply->len);
     }
 
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
+    ngx_http_wsgate_resume(ctx->request);
 }
 
 
