@@ -35,7 +35,6 @@ typedef struct {
 } ngx_http_wsgate_range6_t;
 
 
-static int ngx_http_wsgate_hex(u_char c);
 static int ngx_http_wsgate_url_char(u_char c);
 static const char *ngx_http_wsgate_url_check_name(const u_char *host,
     size_t len, int allow_private);
@@ -165,23 +164,6 @@ static const ngx_http_wsgate_range6_t  ngx_http_wsgate_ranges6[] = {
 #define ngx_http_wsgate_nelts(a)  (sizeof(a) / sizeof((a)[0]))
 
 
-static int
-ngx_http_wsgate_hex(u_char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
 /* RFC 3986: unreserved, gen-delims and sub-delims ("%" is seen apart) */
 
 static int
@@ -224,8 +206,8 @@ ngx_http_wsgate_url_check(const u_char *url, size_t len, int allow_private)
 
         if (c == '%') {
             if (i + 2 >= len
-                || ngx_http_wsgate_hex(url[i + 1]) < 0
-                || ngx_http_wsgate_hex(url[i + 2]) < 0)
+                || ngx_http_wsgate_hex_value(url[i + 1]) < 0
+                || ngx_http_wsgate_hex_value(url[i + 2]) < 0)
             {
                 return NGX_HTTP_WSGATE_URL_INVALID;
             }
@@ -430,7 +412,7 @@ ngx_http_wsgate_url_check_name(const u_char *host, size_t len,
 
     if (label >= 2 && s[0] == '0' && (s[1] | 0x20) == 'x') {
         for (i = 2; i < label; i++) {
-            if (ngx_http_wsgate_hex(s[i]) < 0) {
+            if (ngx_http_wsgate_hex_value(s[i]) < 0) {
                 numeric = 0;
                 break;
             }

@@ -19,11 +19,10 @@
 #define NGX_HTTP_WSGATE_UUID_V5_STACK  256
 
 
-static int ngx_http_wsgate_uuid_hex(u_char c);
 
 
-static int
-ngx_http_wsgate_uuid_hex(u_char c)
+int
+ngx_http_wsgate_hex_value(u_char c)
 {
     if (c >= '0' && c <= '9') {
         return c - '0';
@@ -62,8 +61,8 @@ ngx_http_wsgate_uuid_parse(const u_char *s, size_t len, u_char *out)
             continue;
         }
 
-        hi = ngx_http_wsgate_uuid_hex(s[i]);
-        lo = ngx_http_wsgate_uuid_hex(s[i + 1]);
+        hi = ngx_http_wsgate_hex_value(s[i]);
+        lo = ngx_http_wsgate_hex_value(s[i + 1]);
 
         if (hi < 0 || lo < 0) {
             return -1;

@@ -33,6 +33,9 @@ void ngx_http_wsgate_uuid_format(const u_char *uuid, u_char *out);
 int ngx_http_wsgate_uuid_v5(const u_char *ns, const u_char *name,
     size_t len, u_char *out);
 
+/* the value of one hex digit (either case), or -1 */
+int ngx_http_wsgate_hex_value(u_char c);
+
 /*
  * 1 if a and b are the same UUID text ignoring hex case, else 0.  Both
  * must parse as UUIDs: two equal strings that are not UUIDs give 0.

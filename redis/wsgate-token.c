@@ -115,7 +115,6 @@ static int wsgate_cli_parse_authority(char *p, wsgate_cli_url_t *u);
 static int wsgate_cli_parse_int(const char *s, size_t len, long max,
     long *value);
 static char *wsgate_cli_percent_decode(const char *s, size_t len);
-static int wsgate_cli_hex(char c);
 static void wsgate_cli_usage(FILE *f);
 static void wsgate_cli_error(const char *fmt, ...);
 
@@ -875,8 +874,8 @@ wsgate_cli_percent_decode(const char *s, size_t len)
             return NULL;
         }
 
-        hi = wsgate_cli_hex(s[i + 1]);
-        lo = wsgate_cli_hex(s[i + 2]);
+        hi = ngx_http_wsgate_hex_value((u_char) s[i + 1]);
+        lo = ngx_http_wsgate_hex_value((u_char) s[i + 2]);
 
         /* %00 would cut the string short */
 
@@ -892,23 +891,6 @@ wsgate_cli_percent_decode(const char *s, size_t len)
     *d = '\0';
 
     return out;
-}
-
-
-static int
-wsgate_cli_hex(char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
 }
 
 
