@@ -76,14 +76,10 @@ ngx_http_wsgate_auth_handler(ngx_http_request_t *r)
     ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
 
     if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wsgate_ctx_t));
+        ctx = ngx_http_wsgate_get_ctx(r);
         if (ctx == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        ctx->request = r;
-
-        ngx_http_set_ctx(r, ctx, ngx_http_wsgate_module);
 
         return ngx_http_wsgate_auth_start(r, ctx);
     }

@@ -19,6 +19,30 @@ static ngx_int_t ngx_http_wsgate_body_join(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 
 
+/* the request's wsgate context, made on first use */
+
+ngx_http_wsgate_ctx_t *
+ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_wsgate_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
+
+    if (ctx == NULL) {
+        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wsgate_ctx_t));
+        if (ctx == NULL) {
+            return NULL;
+        }
+
+        ctx->request = r;
+
+        ngx_http_set_ctx(r, ctx, ngx_http_wsgate_module);
+    }
+
+    return ctx;
+}
+
+
 ngx_int_t
 ngx_http_wsgate_read_body(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {

@@ -338,7 +338,7 @@ ngx_http_wsgate_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case NGX_HTTP_WSGATE_VAR_REG_STATE:
-        s = &ngx_http_wsgate_states[ctx->state];
+        s = ngx_http_wsgate_state_name(ctx->state);
         break;
 
     default: /* NGX_HTTP_WSGATE_VAR_AUTH_RESULT */
@@ -361,6 +361,13 @@ found:
     v->not_found = 0;
 
     return NGX_OK;
+}
+
+
+ngx_str_t *
+ngx_http_wsgate_state_name(ngx_uint_t state)
+{
+    return &ngx_http_wsgate_states[state];
 }
 
 

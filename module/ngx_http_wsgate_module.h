@@ -144,6 +144,12 @@ ngx_int_t ngx_http_wsgate_register_access(ngx_http_request_t *r,
 ngx_int_t ngx_http_wsgate_register_init(ngx_conf_t *cf);
 char *ngx_http_wsgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
+/* the request's wsgate context, made on first use; NULL: no memory */
+ngx_http_wsgate_ctx_t *ngx_http_wsgate_get_ctx(ngx_http_request_t *r);
+
+/* "online", "restarting", "degraded" (empty for none) */
+ngx_str_t *ngx_http_wsgate_state_name(ngx_uint_t state);
+
 /*
  * Reads the whole request body into ctx->body (from memory buffers or the
  * temporary file), leaving r->request_body intact for proxy_pass.  Returns

@@ -60,7 +60,6 @@ static void ngx_http_wsgate_status_reply(void *data, redisReply *reply,
 static ngx_int_t ngx_http_wsgate_status_send(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, redisReply *reply);
 static void ngx_http_wsgate_status_cleanup(void *data);
-static ngx_http_wsgate_ctx_t *ngx_http_wsgate_get_ctx(ngx_http_request_t *r);
 static ngx_msec_t ngx_http_wsgate_atoms(const char *s, size_t len);
 static ngx_msec_t ngx_http_wsgate_now_ms(void);
 
@@ -353,7 +352,7 @@ ngx_http_wsgate_register_outcome(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx)
 {
     u_char                       *p;
-    ngx_str_t                     argv[10], *reason;
+    ngx_str_t                     argv[10];
     ngx_uint_t                    status;
     ngx_msec_t                    now;
     ngx_http_wsgate_main_conf_t  *wmcf;
@@ -422,18 +421,15 @@ ngx_http_wsgate_register_outcome(ngx_http_request_t *r,
     argv[6].len = ngx_sprintf(code, "%ui", status) - code;
 
     if (ctx->register_error.len) {
-        reason = &ctx->register_error;
+        argv[7] = ctx->register_error;
         ngx_str_set(&argv[8], "gateway");
 
     } else {
         p = ngx_sprintf(backend, "backend answered %ui", status);
         argv[7].data = backend;
         argv[7].len = p - backend;
-        reason = &argv[7];
         ngx_str_set(&argv[8], "backend");
     }
-
-    argv[7] = *reason;
 
     argv[9].data = wedge;
     argv[9].len = ngx_sprintf(wedge, "%M", wmcf->wedge_window) - wedge;
@@ -846,13 +842,10 @@ ngx_http_wsgate_status_send(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     }
 
     body.data = p;
-    body.len = ngx_sprintf(p, "{\"workspace_id\":\"%V\",\"state\":\"%s\","
+    body.len = ngx_sprintf(p, "{\"workspace_id\":\"%V\",\"state\":\"%V\","
                               "\"last_failure\":%V,\"restart_at_ms\":%V}",
                            &ctx->register_ws,
-                           ctx->state == NGX_HTTP_WSGATE_STATE_ONLINE
-                           ? "online"
-                           : ctx->state == NGX_HTTP_WSGATE_STATE_RESTARTING
-                             ? "restarting" : "degraded",
+                           ngx_http_wsgate_state_name(ctx->state),
                            &failure, &restart)
                - p;
 
@@ -869,28 +862,6 @@ ngx_http_wsgate_status_cleanup(void *data)
         ngx_http_wsgate_redis_cancel(ctx->op);
         ctx->op = NULL;
     }
-}
-
-
-static ngx_http_wsgate_ctx_t *
-ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
-{
-    ngx_http_wsgate_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
-
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wsgate_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
-
-        ctx->request = r;
-
-        ngx_http_set_ctx(r, ctx, ngx_http_wsgate_module);
-    }
-
-    return ctx;
 }
 
 
