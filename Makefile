@@ -11,7 +11,7 @@ MODULE_SO := $(BUILD)/ngx_http_wsgate_module.so
 
 MODULE_SRCS := $(wildcard module/*.c) $(wildcard module/*.h) config
 PURE_SRCS   := module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
-               module/ngx_http_wsgate_check.c
+               module/ngx_http_wsgate_check.c module/ngx_http_wsgate_schema.c
 
 CC       ?= cc
 CFLAGS_T := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -75,7 +75,7 @@ $(BUILD)/wsgate-token: redis/wsgate-token.c $(PURE_SRCS) $(wildcard module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_T) -O2 -o $@ redis/wsgate-token.c \
 	    module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
-	    -lhiredis -lcrypto
+	    module/ngx_http_wsgate_schema.c -lhiredis -lcrypto
 
 unit: $(BUILD)/unit-tests
 

@@ -25,14 +25,6 @@
 #include "ngx_http_wsgate_check.h"
 
 
-/* ctx->phase in A2A locations */
-#define NGX_HTTP_WSGATE_A2A_CALLER     0
-#define NGX_HTTP_WSGATE_A2A_BODY       1
-#define NGX_HTTP_WSGATE_A2A_PASS       2
-
-
-static ngx_int_t ngx_http_wsgate_a2a_caller(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
 static ngx_uint_t ngx_http_wsgate_a2a_own_system(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_str_t *claim);
 static ngx_int_t ngx_http_wsgate_a2a_system_id(ngx_http_request_t *r,
@@ -43,8 +35,6 @@ static ngx_int_t ngx_http_wsgate_a2a_forged(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_str_t *claim);
 static ngx_int_t ngx_http_wsgate_a2a_invalid(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_str_t *claim, const char *why);
-static ngx_int_t ngx_http_wsgate_a2a_validate(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
 static ngx_uint_t ngx_http_wsgate_a2a_is_system(ngx_http_request_t *r,
     ngx_str_t *name);
 static void ngx_http_wsgate_a2a_trim(ngx_str_t *s);
@@ -67,67 +57,6 @@ static ngx_str_t  ngx_http_wsgate_forged_body =
     ngx_string("{\"error\":\"invalid caller ID\"}");
 
 
-ngx_int_t
-ngx_http_wsgate_a2a_access(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
-{
-    ngx_int_t                    rc;
-    ngx_http_wsgate_loc_conf_t  *wlcf;
-
-    switch (ctx->phase) {
-
-    case NGX_HTTP_WSGATE_A2A_CALLER:
-
-        rc = ngx_http_wsgate_a2a_caller(r, ctx);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
-
-        if (!wlcf->a2a_validate) {
-            ctx->phase = NGX_HTTP_WSGATE_A2A_PASS;
-            return NGX_OK;
-        }
-
-        ctx->phase = NGX_HTTP_WSGATE_A2A_BODY;
-
-        /* fall through */
-
-    case NGX_HTTP_WSGATE_A2A_BODY:
-
-        /* re-entered here once the body handler resumes the phases */
-
-        if (r->headers_in.content_length_n < 0 && !r->headers_in.chunked) {
-
-            /* no body at all: nothing to read, and nothing valid */
-
-            ngx_str_set(&ctx->body, "");
-            ctx->body_read = 1;
-        }
-
-        rc = ngx_http_wsgate_read_body(r, ctx);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        rc = ngx_http_wsgate_a2a_validate(r, ctx);
-
-        if (rc != NGX_OK) {
-            return rc;
-        }
-
-        ctx->phase = NGX_HTTP_WSGATE_A2A_PASS;
-
-        return NGX_OK;
-
-    default: /* NGX_HTTP_WSGATE_A2A_PASS */
-        return NGX_OK;
-    }
-}
-
-
 /*
  * Judges the claim against the token and, when it stands, rewrites the
  * caller headers.  Header names match in any case and with "_" for "-"
@@ -137,7 +66,7 @@ ngx_http_wsgate_a2a_access(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
  * " SYSTEM:x" is refused as surely as "system:x".
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_wsgate_a2a_caller(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {
     ngx_str_t         claim, forged, value;
@@ -246,7 +175,7 @@ ngx_http_wsgate_a2a_rewrite(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
                 ctx->caller_kind = NGX_HTTP_WSGATE_CALLER_NONE;
                 ctx->auth_result = NGX_HTTP_WSGATE_AUTH_INVALID;
 
-                return ngx_http_wsgate_auth_deny(r, ctx);
+                return NGX_HTTP_UNAUTHORIZED;
             }
         }
 
@@ -386,7 +315,7 @@ ngx_http_wsgate_a2a_forged(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
 {
     /* the security line: who, from where, with which token; never it */
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "wsgate a2a: forged caller \"%V\" refused from %V "
                   "(token \"%*s...\", %s token)",
                   claim, &r->connection->addr_text,
@@ -396,8 +325,9 @@ ngx_http_wsgate_a2a_forged(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
 
     /* counted here by wsgate_a2a_forged_callers_total (metrics) */
 
-    return ngx_http_wsgate_answer(r, NGX_HTTP_FORBIDDEN,
-                                  &ngx_http_wsgate_forged_body);
+    ctx->body_json = ngx_http_wsgate_forged_body;
+
+    return NGX_HTTP_FORBIDDEN;
 }
 
 
@@ -415,16 +345,16 @@ ngx_http_wsgate_a2a_invalid(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
 
     ctx->auth_result = NGX_HTTP_WSGATE_AUTH_MISMATCH;
 
-    return ngx_http_wsgate_auth_deny(r, ctx);
+    return NGX_HTTP_UNAUTHORIZED;
 }
 
 
-static ngx_int_t
-ngx_http_wsgate_a2a_validate(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
+ngx_int_t
+ngx_http_wsgate_a2a_envelope(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {
     u_char      *p;
     size_t       len;
-    ngx_str_t    reason, json, body;
+    ngx_str_t    reason, json;
     const char  *why;
 
     why = ngx_http_wsgate_a2a_check(ctx->body.data, ctx->body.len);
@@ -436,12 +366,14 @@ ngx_http_wsgate_a2a_validate(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     reason.data = (u_char *) why;
     reason.len = ngx_strlen(why);
 
-    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+    /* the client's fault: info, as nginx logs client errors */
+
+    ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "wsgate a2a: invalid A2A request from caller \"%V\": %V",
                   &ctx->caller_id, &reason);
 
     if (ngx_http_wsgate_json_string(r->pool, &reason, &json) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
     len = sizeof("{\"error\":\"invalid A2A request\",\"reason\":}") - 1
@@ -449,15 +381,15 @@ ngx_http_wsgate_a2a_validate(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 
     p = ngx_pnalloc(r->pool, len);
     if (p == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        return NGX_ERROR;
     }
 
-    body.data = p;
-    body.len = ngx_sprintf(p, "{\"error\":\"invalid A2A request\","
-                              "\"reason\":%V}", &json)
-               - p;
+    ctx->body_json.data = p;
+    ctx->body_json.len = ngx_sprintf(p, "{\"error\":\"invalid A2A request\","
+                                        "\"reason\":%V}", &json)
+                         - p;
 
-    return ngx_http_wsgate_answer(r, NGX_HTTP_BAD_REQUEST, &body);
+    return NGX_HTTP_BAD_REQUEST;
 }
 
 
@@ -466,23 +398,13 @@ ngx_http_wsgate_a2a_validate(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 static ngx_uint_t
 ngx_http_wsgate_a2a_is_system(ngx_http_request_t *r, ngx_str_t *name)
 {
-    size_t                        len;
-    const char                  **prefix;
     ngx_http_wsgate_main_conf_t  *wmcf;
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
 
-    for (prefix = wmcf->system_prefixes; *prefix != NULL; prefix++) {
-        len = ngx_strlen(*prefix);
-
-        if (name->len >= len
-            && ngx_strncasecmp(name->data, (u_char *) *prefix, len) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
+    return ngx_http_wsgate_is_system_name(name->data, name->len,
+                                          wmcf->system_prefixes,
+                                          wmcf->nsystem_prefixes);
 }
 
 

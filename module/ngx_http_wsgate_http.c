@@ -2,8 +2,8 @@
 /*
  * Copyright (C) wsgate authors
  *
- * Request helpers shared by the access checks: the whole request body in
- * one buffer, request header rewriting, and JSON answers.
+ * Request helpers shared by the driver and the steps: keys and times for
+ * Redis, request header rewriting, and JSON answers.
  */
 
 
@@ -14,195 +14,49 @@
 #include "ngx_http_wsgate_module.h"
 
 
-static void ngx_http_wsgate_body_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_wsgate_body_join(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
-
-
-/* the request's wsgate context, made on first use */
-
-ngx_http_wsgate_ctx_t *
-ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
+ngx_msec_t
+ngx_http_wsgate_now_ms(void)
 {
-    ngx_http_wsgate_ctx_t  *ctx;
+    ngx_time_t  *tp;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
+    tp = ngx_timeofday();
 
-    if (ctx == NULL) {
-        ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wsgate_ctx_t));
-        if (ctx == NULL) {
-            return NULL;
-        }
+    return (ngx_msec_t) tp->sec * 1000 + tp->msec;
+}
 
-        ctx->request = r;
 
-        ngx_http_set_ctx(r, ctx, ngx_http_wsgate_module);
-    }
+ngx_msec_t
+ngx_http_wsgate_atoms(ngx_str_t *s)
+{
+    off_t  n;
 
-    return ctx;
+    n = ngx_atoof(s->data, s->len);
+
+    return (n == NGX_ERROR) ? 0 : (ngx_msec_t) n;
 }
 
 
 ngx_int_t
-ngx_http_wsgate_read_body(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
+ngx_http_wsgate_make_key(ngx_http_request_t *r, ngx_http_wsgate_key_e kind,
+    ngx_str_t *id, ngx_str_t *key)
 {
-    ngx_int_t  rc;
+    size_t                        len;
+    ngx_http_wsgate_main_conf_t  *wmcf;
 
-    if (ctx->body_read) {
-        return NGX_OK;
-    }
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
 
-    if (r->request_body == NULL) {
+    len = ngx_http_wsgate_key_len(kind, wmcf->key_prefix.len, id->len);
 
-        /* keep the body for proxy_pass after we looked at it */
-        r->request_body_in_persistent_file = 1;
-        r->request_body_in_clean_file = 1;
-
-        rc = ngx_http_read_client_request_body(r,
-                                               ngx_http_wsgate_body_handler);
-
-        if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
-            return rc;
-        }
-
-        /* the read holds a reference of its own until the handler runs */
-        ngx_http_finalize_request(r, NGX_DONE);
-
-        return NGX_DONE;
-    }
-
-    if (!ctx->body_done) {
-        /* still reading: the body handler resumes the phases */
-        return NGX_DONE;
-    }
-
-    if (ngx_http_wsgate_body_join(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ctx->body_read = 1;
-
-    return NGX_OK;
-}
-
-
-/*
- * The whole body is in (called at once when there is none: then nginx
- * leaves request_body->rest at -1, so only this handler can tell).
- */
-
-static void
-ngx_http_wsgate_body_handler(ngx_http_request_t *r)
-{
-    ngx_http_wsgate_ctx_t  *ctx;
-
-    ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
-
-    if (ctx != NULL) {
-        ctx->body_done = 1;
-    }
-
-    r->write_event_handler = ngx_http_core_run_phases;
-    ngx_http_core_run_phases(r);
-}
-
-
-static ngx_int_t
-ngx_http_wsgate_body_join(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
-{
-    u_char       *p;
-    off_t         size;
-    ssize_t       n;
-    ngx_buf_t    *b;
-    ngx_chain_t  *cl;
-
-    size = 0;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-        size += b->in_file ? b->file_last - b->file_pos : b->last - b->pos;
-    }
-
-    ctx->body.len = (size_t) size;
-
-    if (size == 0) {
-        ngx_str_set(&ctx->body, "");
-        return NGX_OK;
-    }
-
-    p = ngx_pnalloc(r->pool, (size_t) size);
-    if (p == NULL) {
+    key->data = ngx_pnalloc(r->pool, len);
+    if (key->data == NULL) {
         return NGX_ERROR;
     }
 
-    ctx->body.data = p;
-
-    for (cl = r->request_body->bufs; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!b->in_file) {
-            if (b->last != b->pos) {
-                p = ngx_cpymem(p, b->pos, b->last - b->pos);
-            }
-
-            continue;
-        }
-
-        if (b->file_last == b->file_pos) {
-            continue;
-        }
-
-        n = ngx_read_file(b->file, p, (size_t) (b->file_last - b->file_pos),
-                          b->file_pos);
-
-        if (n != b->file_last - b->file_pos) {
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "wsgate: could not read the request body back "
-                          "from \"%V\"", &b->file->name);
-            return NGX_ERROR;
-        }
-
-        p += n;
-    }
+    key->len = ngx_http_wsgate_key(key->data, kind, wmcf->key_prefix.data,
+                                   wmcf->key_prefix.len, id->data, id->len)
+               - key->data;
 
     return NGX_OK;
-}
-
-
-/*
- * The access phase waits for a Redis reply: the operation is the
- * request's until the reply or the request's cleanup, and a client that
- * leaves meanwhile is noticed (and the request terminated) at once.
- */
-
-ngx_int_t
-ngx_http_wsgate_wait(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
-    ngx_http_wsgate_redis_op_t *op)
-{
-    ctx->op = op;
-    r->read_event_handler = ngx_http_test_reading;
-
-    return NGX_AGAIN;
-}
-
-
-/*
- * The awaited reply came (from another connection's event): go on with
- * the phases, then with whatever they posted, as ngx_http_upstream does.
- * Neither r nor ctx may be touched afterwards.
- */
-
-void
-ngx_http_wsgate_resume(ngx_http_request_t *r)
-{
-    ngx_connection_t  *c;
-
-    c = r->connection;
-
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_core_run_phases(r);
-    ngx_http_run_posted_requests(c);
 }
 
 
@@ -250,23 +104,11 @@ ngx_http_wsgate_send_json(ngx_http_request_t *r, ngx_uint_t status,
 
 
 ngx_int_t
-ngx_http_wsgate_answer(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body)
-{
-    ngx_http_finalize_request(r, ngx_http_wsgate_send_json(r, status, body));
-
-    return NGX_DONE;
-}
-
-
-ngx_int_t
 ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
 {
     u_char      *p, *start, c;
     size_t       len;
     ngx_uint_t   i;
-
-    static u_char  hex[] = "0123456789abcdef";
 
     len = 2;
 
@@ -292,9 +134,8 @@ ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
             *p++ = c;
 
         } else if (c < 0x20) {
-            *p++ = '\\'; *p++ = 'u'; *p++ = '0'; *p++ = '0';
-            *p++ = hex[c >> 4];
-            *p++ = hex[c & 0xf];
+            p = ngx_cpymem(p, "\\u00", sizeof("\\u00") - 1);
+            p = ngx_http_wsgate_hex_dump(p, &c, 1);
 
         } else {
             *p++ = c;
@@ -480,6 +321,9 @@ ngx_http_wsgate_set_header(ngx_http_request_t *r, ngx_str_t *key,
     h->lowcase_key = p;
     ngx_strlow(p, key->data, key->len);
     h->hash = ngx_hash_key(p, key->len);
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
 
     return NGX_OK;
 }

@@ -252,14 +252,6 @@ static ngx_str_t  ngx_http_wsgate_kinds[] = {
 };
 
 
-static ngx_str_t  ngx_http_wsgate_states[] = {
-    ngx_string(""),
-    ngx_string("online"),
-    ngx_string("restarting"),
-    ngx_string("degraded")
-};
-
-
 static const char  *ngx_http_wsgate_default_prefixes[] = {
     "system:", "webhook:", "channel:", "test:", NULL
 };
@@ -338,8 +330,9 @@ ngx_http_wsgate_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         break;
 
     case NGX_HTTP_WSGATE_VAR_REG_STATE:
-        s = ngx_http_wsgate_state_name(ctx->state);
-        break;
+        v->data = (u_char *) ngx_http_wsgate_state_name(ctx->state);
+        v->len = ngx_strlen(v->data);
+        goto found;
 
     default: /* NGX_HTTP_WSGATE_VAR_AUTH_RESULT */
         s = &ngx_http_wsgate_auth_results[ctx->auth_result];
@@ -361,13 +354,6 @@ found:
     v->not_found = 0;
 
     return NGX_OK;
-}
-
-
-ngx_str_t *
-ngx_http_wsgate_state_name(ngx_uint_t state)
-{
-    return &ngx_http_wsgate_states[state];
 }
 
 
@@ -428,9 +414,10 @@ ngx_http_wsgate_init_main_conf(ngx_conf_t *cf, void *conf)
         sc = wmcf->system_callers->elts;
 
         for (i = 0; i < wmcf->system_callers->nelts; i++) {
-            if (!ngx_http_wsgate_has_prefix(sc[i].name.data, sc[i].name.len,
-                                            wmcf->system_prefixes,
-                                            wmcf->nsystem_prefixes))
+            if (!ngx_http_wsgate_is_system_name(sc[i].name.data,
+                                                sc[i].name.len,
+                                                wmcf->system_prefixes,
+                                                wmcf->nsystem_prefixes))
             {
                 ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                    "system caller \"%V\" has none of "
@@ -1036,8 +1023,6 @@ ngx_http_wsgate_system_caller(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_wsgate_init(ngx_conf_t *cf)
 {
-    ngx_http_handler_pt          *h;
-    ngx_http_core_main_conf_t    *cmcf;
     ngx_http_wsgate_main_conf_t  *wmcf;
 
     wmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_wsgate_module);
@@ -1046,20 +1031,11 @@ ngx_http_wsgate_init(ngx_conf_t *cf)
         return NGX_OK;
     }
 
-    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
-
-    h = ngx_array_push(&cmcf->phases[NGX_HTTP_ACCESS_PHASE].handlers);
-    if (h == NULL) {
+    if (ngx_http_wsgate_access_init(cf) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    *h = ngx_http_wsgate_auth_handler;
-
-    if (ngx_http_wsgate_register_init(cf) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_wsgate_auth_init(cf);
+    return ngx_http_wsgate_outcome_init(cf);
 }
 
 

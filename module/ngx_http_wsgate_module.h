@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wsgate_redis.h"
+#include "ngx_http_wsgate_schema.h"
 #include "ngx_http_wsgate_token.h"
 #include "ngx_http_wsgate_uuid.h"
 
@@ -36,13 +37,6 @@
 #define NGX_HTTP_WSGATE_CALLER_WORKSPACE  1
 #define NGX_HTTP_WSGATE_CALLER_SYSTEM     2
 
-/* $wsgate_registration_state */
-#define NGX_HTTP_WSGATE_STATE_NONE        0
-#define NGX_HTTP_WSGATE_STATE_ONLINE      1
-#define NGX_HTTP_WSGATE_STATE_RESTARTING  2
-#define NGX_HTTP_WSGATE_STATE_DEGRADED    3
-
-
 typedef struct {
     ngx_str_t                       name;
     u_char                          uuid[NGX_HTTP_WSGATE_UUID_LEN];
@@ -56,7 +50,7 @@ typedef struct {
     ngx_msec_t                      wedge_window;
     ngx_msec_t                      restart_grace;
 
-    /* NULL-terminated, for ngx_http_wsgate_has_prefix() */
+    /* NULL-terminated, for ngx_http_wsgate_is_system_name() */
     const char                    **system_prefixes;
     ngx_uint_t                      nsystem_prefixes;
 
@@ -83,18 +77,65 @@ typedef struct {
 } ngx_http_wsgate_loc_conf_t;
 
 
+/*
+ * The access-phase driver runs these steps in order; each feature step
+ * answers NGX_OK (go on), NGX_AGAIN (ask Redis: ctx->query is filled in),
+ * or an HTTP status to deny with (400, 401, 403, 503; ctx says why).
+ */
+typedef enum {
+    NGX_HTTP_WSGATE_STEP_LOOKUP = 0,  /* the bearer token in Redis */
+    NGX_HTTP_WSGATE_STEP_HEADERS,     /* before the body: restart window,
+                                         A2A caller */
+    NGX_HTTP_WSGATE_STEP_BODY,        /* read the body, when needed */
+    NGX_HTTP_WSGATE_STEP_READING,     /* waiting for the body */
+    NGX_HTTP_WSGATE_STEP_READ,        /* the body is in */
+    NGX_HTTP_WSGATE_STEP_PAYLOAD,     /* register payload, A2A envelope */
+    NGX_HTTP_WSGATE_STEP_PASS,
+    NGX_HTTP_WSGATE_STEP_DENIED
+} ngx_http_wsgate_step_e;
+
+
+typedef struct ngx_http_wsgate_ctx_s  ngx_http_wsgate_ctx_t;
+
+/*
+ * A step's reply handler: the decoded reply, or NULL when Redis gave
+ * none (down, timed out).  Answers as a step does, except NGX_AGAIN.
+ */
+typedef ngx_int_t (*ngx_http_wsgate_reply_pt)(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_reply_t *reply);
+
+
+#define NGX_HTTP_WSGATE_QUERY_ARGS  10
+
 typedef struct {
+    ngx_uint_t                      argc;
+    ngx_str_t                       argv[NGX_HTTP_WSGATE_QUERY_ARGS];
+    ngx_http_wsgate_reply_pt        handler;
+} ngx_http_wsgate_query_t;
+
+
+/* the one per-request state, in r->pool */
+
+struct ngx_http_wsgate_ctx_s {
+    ngx_http_request_t             *request;
+    ngx_http_wsgate_step_e          step;
+
+    /* what a step asks of Redis, and the operation while it is pending */
+    ngx_http_wsgate_query_t         query;
+    ngx_http_wsgate_redis_op_t     *op;
+    ngx_int_t                       verdict;        /* of the last reply */
+
+    /* the denial: its status and, for 400 and 403, its JSON body */
+    ngx_uint_t                      status;
+    ngx_str_t                       body_json;
+
+    /* the token */
     ngx_uint_t                      auth_result;
     ngx_uint_t                      kind;
-
     ngx_str_t                       workspace;     /* token's workspace */
     ngx_str_t                       name;          /* system token's name */
     u_char                          prefix[NGX_HTTP_WSGATE_PREFIX_LEN];
     size_t                          prefix_len;
-
-    /* the pending Redis lookup; NULL when none */
-    ngx_http_wsgate_redis_op_t     *op;
-    ngx_http_request_t             *request;
 
     /* the request body, contiguous, once read (register, A2A checks) */
     ngx_str_t                       body;
@@ -107,72 +148,72 @@ typedef struct {
     /* registration */
     ngx_uint_t                      state;
     ngx_str_t                       register_error; /* "field: reason" */
-    ngx_str_t                       register_ws;
+    ngx_str_t                       register_ws;    /* outcome to record */
     ngx_msec_t                      restart_at;     /* 0: window closed */
-    ngx_msec_t                      restart_ttl;
 
-    ngx_uint_t                      phase;          /* of the checks */
-
-    unsigned                        waiting:1;
-    unsigned                        body_read:1;
-    unsigned                        body_done:1;
     unsigned                        recorded:1;
-} ngx_http_wsgate_ctx_t;
+    unsigned                        json:1;         /* the filter's body */
+};
 
 
 extern ngx_module_t  ngx_http_wsgate_module;
 
 
-ngx_int_t ngx_http_wsgate_auth_init(ngx_conf_t *cf);
-ngx_int_t ngx_http_wsgate_auth_handler(ngx_http_request_t *r);
+/* the driver (ngx_http_wsgate_access.c) */
 
-/* answers 401 or 503 per ctx->auth_result; NGX_DONE for a phase handler */
-ngx_int_t ngx_http_wsgate_auth_deny(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
-
-/*
- * Checks that run in the access phase after the token was accepted.  Each
- * is called again whenever the phase is re-entered and returns NGX_OK
- * (pass), NGX_AGAIN or NGX_DONE (waiting; it resumes the phases itself),
- * or an answer it has already sent (NGX_DONE after finalizing).
- */
-ngx_int_t ngx_http_wsgate_a2a_access(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
-ngx_int_t ngx_http_wsgate_register_access(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx);
-
-ngx_int_t ngx_http_wsgate_register_init(ngx_conf_t *cf);
-char *ngx_http_wsgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_wsgate_access_init(ngx_conf_t *cf);
 
 /* the request's wsgate context, made on first use; NULL: no memory */
 ngx_http_wsgate_ctx_t *ngx_http_wsgate_get_ctx(ngx_http_request_t *r);
 
-/* "online", "restarting", "degraded" (empty for none) */
-ngx_str_t *ngx_http_wsgate_state_name(ngx_uint_t state);
 
-/*
- * Reads the whole request body into ctx->body (from memory buffers or the
- * temporary file), leaving r->request_body intact for proxy_pass.  Returns
- * NGX_OK when ctx->body is ready, NGX_DONE while reading (the phases
- * resume when it is done), or an HTTP status.
- */
-ngx_int_t ngx_http_wsgate_read_body(ngx_http_request_t *r,
+/* the steps */
+
+ngx_int_t ngx_http_wsgate_auth_lookup(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 
-/* the access phase waits for op (NGX_AGAIN); resumed by _resume() */
-ngx_int_t ngx_http_wsgate_wait(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_redis_op_t *op);
-void ngx_http_wsgate_resume(ngx_http_request_t *r);
+ngx_int_t ngx_http_wsgate_register_window(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+ngx_int_t ngx_http_wsgate_register_payload(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+
+ngx_int_t ngx_http_wsgate_a2a_caller(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+ngx_int_t ngx_http_wsgate_a2a_envelope(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+
+
+/* the outcome recorder (ngx_http_wsgate_outcome.c) */
+
+ngx_int_t ngx_http_wsgate_outcome_init(ngx_conf_t *cf);
+
+/* records a register outcome of status once; never delays the answer */
+void ngx_http_wsgate_outcome_register(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_uint_t status);
+
+
+/* wsgate_status (ngx_http_wsgate_status.c) */
+
+char *ngx_http_wsgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
+
+
+/* request helpers (ngx_http_wsgate_http.c) */
+
+/* wall-clock milliseconds, as the records and the CLI write them */
+ngx_msec_t ngx_http_wsgate_now_ms(void);
+
+/* a millisecond timestamp from Redis; 0 when it is not one */
+ngx_msec_t ngx_http_wsgate_atoms(ngx_str_t *s);
+
+/* a Redis key of the data model for id, in r->pool */
+ngx_int_t ngx_http_wsgate_make_key(ngx_http_request_t *r,
+    ngx_http_wsgate_key_e kind, ngx_str_t *id, ngx_str_t *key);
 
 /* sends a JSON answer; returns what ngx_http_output_filter() returned */
 ngx_int_t ngx_http_wsgate_send_json(ngx_http_request_t *r,
     ngx_uint_t status, ngx_str_t *body);
 
-/* sends a JSON answer and finalizes; returns NGX_DONE for a phase handler */
-ngx_int_t ngx_http_wsgate_answer(ngx_http_request_t *r, ngx_uint_t status,
-    ngx_str_t *body);
-
-/* a JSON string literal of s, quotes included, in r->pool */
+/* a JSON string literal of s, quotes included, in pool */
 ngx_int_t ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s,
     ngx_str_t *out);
 

@@ -3,9 +3,10 @@
  * Copyright (C) wsgate authors
  *
  * A per-worker Redis client on an nginx-owned socket.  nginx connects,
- * reads, writes and (optionally) speaks TLS; hiredis only formats commands
- * and parses replies.  The client knows nothing about tokens or requests:
- * an operation is a command plus a handler that receives the reply.
+ * reads, writes and (optionally) speaks TLS; a RESP codec formats
+ * commands and decodes replies into ngx_http_wsgate_reply_t values.  The
+ * client knows nothing about tokens or requests: an operation is a
+ * command plus a handler that receives the decoded reply.
  */
 
 
@@ -17,7 +18,6 @@
 #include <ngx_core.h>
 #include <ngx_event.h>
 #include <ngx_event_connect.h>
-#include <hiredis/hiredis.h>
 #include <openssl/x509v3.h>
 
 
@@ -38,13 +38,34 @@ typedef enum {
 } ngx_http_wsgate_redis_status_e;
 
 
+/* a decoded reply */
+typedef enum {
+    NGX_HTTP_WSGATE_REPLY_NIL = 0,
+    NGX_HTTP_WSGATE_REPLY_STRING,     /* a bulk string or a status */
+    NGX_HTTP_WSGATE_REPLY_INTEGER,
+    NGX_HTTP_WSGATE_REPLY_ARRAY,
+    NGX_HTTP_WSGATE_REPLY_ERROR       /* str is the error text */
+} ngx_http_wsgate_reply_type_e;
+
+
+typedef struct ngx_http_wsgate_reply_s  ngx_http_wsgate_reply_t;
+
+struct ngx_http_wsgate_reply_s {
+    ngx_http_wsgate_reply_type_e     type;
+    ngx_str_t                        str;         /* STRING, ERROR */
+    int64_t                          integer;     /* INTEGER */
+    ngx_uint_t                       nelts;       /* ARRAY */
+    ngx_http_wsgate_reply_t        **elts;
+};
+
+
 /*
  * Called once per operation: with the reply (status OK; an -ERR reply is
  * a reply too), or with reply == NULL and the reason.  The reply is freed
  * when the handler returns; the operation too.
  */
 typedef void (*ngx_http_wsgate_redis_handler_pt)(void *data,
-    redisReply *reply, ngx_http_wsgate_redis_status_e status);
+    ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 
 
 /* what the configuration fixes; lives in cf->pool */
@@ -83,6 +104,10 @@ ngx_http_wsgate_redis_op_t *ngx_http_wsgate_redis_send(
 void ngx_http_wsgate_redis_cancel(ngx_http_wsgate_redis_op_t *op);
 
 ngx_int_t ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd);
+
+/* 1 if the reply is a string equal to s (len bytes), else 0 */
+ngx_uint_t ngx_http_wsgate_reply_is(ngx_http_wsgate_reply_t *reply,
+    const char *s, size_t len);
 
 
 #endif /* _NGX_HTTP_WSGATE_REDIS_H_INCLUDED_ */

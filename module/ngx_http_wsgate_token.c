@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "ngx_http_wsgate_token.h"
+#include "ngx_http_wsgate_uuid.h"
 
 
 static int ngx_http_wsgate_is_b64token_char(u_char c);
@@ -123,11 +124,9 @@ ngx_http_wsgate_is_b64token_char(u_char c)
 int
 ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
 {
-    size_t        i;
     u_char        md[EVP_MAX_MD_SIZE];
     unsigned int  mdlen;
 
-    static const u_char  hex[] = "0123456789abcdef";
     static const u_char  empty[1] = { 0 };
 
     if (in == NULL) {
@@ -144,10 +143,7 @@ ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
         return -1;
     }
 
-    for (i = 0; i < mdlen; i++) {
-        *out++ = hex[md[i] >> 4];
-        *out++ = hex[md[i] & 0x0f];
-    }
+    (void) ngx_http_wsgate_hex_dump(out, md, mdlen);
 
     return 0;
 }
@@ -188,26 +184,3 @@ ngx_http_wsgate_base64url_encode(const u_char *in, size_t len, u_char *out)
     return d - out;
 }
 
-
-int
-ngx_http_wsgate_has_prefix(const u_char *name, size_t len,
-    const char *const *prefixes, size_t n)
-{
-    size_t  i, plen;
-
-    for (i = 0; i < n; i++) {
-        if (prefixes[i] == NULL) {
-            continue;
-        }
-
-        plen = strlen(prefixes[i]);
-
-        if (plen <= len
-            && (plen == 0 || memcmp(name, prefixes[i], plen) == 0))
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}

@@ -44,14 +44,5 @@ int ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out);
 size_t ngx_http_wsgate_base64url_encode(const u_char *in, size_t len,
     u_char *out);
 
-/*
- * 1 if name starts with one of the n prefixes, else 0.  Case-sensitive
- * ("System:x" is not a "system:" caller; as a workspace claim it can never
- * equal a workspace UUID either).  NULL entries are skipped; an empty
- * prefix matches every name.
- */
-int ngx_http_wsgate_has_prefix(const u_char *name, size_t len,
-    const char *const *prefixes, size_t n);
-
 
 #endif /* _NGX_HTTP_WSGATE_TOKEN_H_INCLUDED_ */

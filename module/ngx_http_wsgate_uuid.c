@@ -38,6 +38,20 @@ ngx_http_wsgate_hex_value(u_char c)
 }
 
 
+u_char *
+ngx_http_wsgate_hex_dump(u_char *dst, const u_char *src, size_t len)
+{
+    static const u_char  hex[] = "0123456789abcdef";
+
+    while (len--) {
+        *dst++ = hex[*src >> 4];
+        *dst++ = hex[*src++ & 0x0f];
+    }
+
+    return dst;
+}
+
+
 int
 ngx_http_wsgate_uuid_parse(const u_char *s, size_t len, u_char *out)
 {
@@ -85,16 +99,13 @@ ngx_http_wsgate_uuid_format(const u_char *uuid, u_char *out)
 {
     size_t  i;
 
-    static const u_char  hex[] = "0123456789abcdef";
-
     for (i = 0; i < 16; i++) {
 
         if (i == 4 || i == 6 || i == 8 || i == 10) {
             *out++ = '-';
         }
 
-        *out++ = hex[uuid[i] >> 4];
-        *out++ = hex[uuid[i] & 0x0f];
+        out = ngx_http_wsgate_hex_dump(out, &uuid[i], 1);
     }
 }
 

@@ -2,17 +2,20 @@
 /*
  * Copyright (C) wsgate authors
  *
- * wsgate-token: the operator CLI.  It mints, rotates and revokes bearer
+ * The operator CLI, wsgate-token.  It mints, rotates and revokes bearer
  * tokens and opens restart windows in Redis with exactly the commands
  * that redis/README.md documents, so that a control plane written in any
- * language can do the same.  Synchronous hiredis, OpenSSL RAND_bytes and
- * the pure helpers of module/; no nginx headers.
+ * language can do the same.  Every key comes from the data model in
+ * module/ngx_http_wsgate_schema.h, as the gateway's do.  Synchronous
+ * hiredis, OpenSSL RAND_bytes and the pure helpers of module/; no nginx
+ * headers.
  */
 
 
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,9 +28,12 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "ngx_http_wsgate_schema.h"
 #include "ngx_http_wsgate_token.h"
 #include "ngx_http_wsgate_uuid.h"
 
+
+#define WSGATE_CLI_NAME            "wsgate-token"
 
 #define WSGATE_CLI_OK              0
 #define WSGATE_CLI_FAILED          1     /* Redis unreachable or an error */
@@ -95,13 +101,17 @@ struct wsgate_cli_s {
     const wsgate_cli_command_t  *command;
     const char                  *url_text;
     const char                  *prefix;
+    size_t                       prefix_len;
     const char                  *system[WSGATE_CLI_SYSTEM_MAX];
     size_t                       nsystem;
+    u_char                      *key;         /* wsgate_cli_key() */
+    size_t                       key_size;
     long long                    grace_ms;    /* -1: not given */
     long long                    ttl_ms;      /* -1: not given */
     wsgate_cli_url_t             url;
     char                         id[WSGATE_CLI_NAME_MAX + 1];
     char                         set_key[WSGATE_CLI_KEY_MAX];
+    size_t                       set_key_len;
     unsigned                     is_system:1;
     unsigned                     quiet:1;
 };
@@ -109,6 +119,8 @@ struct wsgate_cli_s {
 
 static int wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv);
 static int wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg);
+static void wsgate_cli_set_key(wsgate_cli_t *cli, ngx_http_wsgate_key_e kind,
+    size_t len);
 static int wsgate_cli_parse_time(const char *s, long long *ms);
 static int wsgate_cli_parse_url(const char *s, wsgate_cli_url_t *u);
 static int wsgate_cli_parse_authority(char *p, wsgate_cli_url_t *u);
@@ -126,13 +138,16 @@ static int wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **r);
 static int wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set,
     int pttl);
 static void wsgate_cli_set_free(wsgate_cli_set_t *set);
-static void wsgate_cli_append_issue(wsgate_cli_t *cli, const char *digest,
+static int wsgate_cli_append_issue(wsgate_cli_t *cli, const char *digest,
     long long now, int *queued);
+static const u_char *wsgate_cli_key(wsgate_cli_t *cli,
+    ngx_http_wsgate_key_e kind, const char *id, size_t len, size_t *key_len);
 static int wsgate_cli_token_new(char *token, char *digest);
 static void wsgate_cli_backoff(int attempt);
 static long long wsgate_cli_now_ms(void);
 static long long wsgate_cli_reply_int(redisReply *r);
 static int wsgate_cli_print_token(char *token);
+static uint64_t wsgate_cli_reply_ms(redisReply *v);
 static int wsgate_cli_parse_ll(const char *s, long long *value);
 static void wsgate_cli_json_field(redisReply *hash, const char *name,
     int number);
@@ -206,6 +221,7 @@ main(int argc, char **argv)
     free(cli.url.path);
     free(cli.url.user);
     free(cli.url.password);
+    free(cli.key);
 
     return rc;
 }
@@ -410,6 +426,8 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
                        / sizeof(wsgate_cli_default_system[0]);
     }
 
+    cli->prefix_len = strlen(cli->prefix);
+
     if (wsgate_cli_parse_id(cli, id) != 0) {
         return WSGATE_CLI_USAGE;
     }
@@ -450,15 +468,14 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
 
         cli->id[len] = '\0';
 
-        snprintf(cli->set_key, sizeof(cli->set_key), "%sws:{%s}:tokens",
-                 cli->prefix, cli->id);
+        wsgate_cli_set_key(cli, NGX_HTTP_WSGATE_KEY_WS_TOKENS, len);
 
         return 0;
     }
 
     if ((cmd->accepts & WSGATE_CLI_SYS)
-        && ngx_http_wsgate_has_prefix((const u_char *) arg, len,
-                                      cli->system, cli->nsystem))
+        && ngx_http_wsgate_is_system_name((const u_char *) arg, len,
+                                          cli->system, cli->nsystem))
     {
         if (len > WSGATE_CLI_NAME_MAX) {
             wsgate_cli_error("system caller name is longer than %d "
@@ -479,7 +496,7 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
         }
 
         for (i = 0; i < cli->nsystem; i++) {
-            if (strcmp(arg, cli->system[i]) == 0) {
+            if (strcasecmp(arg, cli->system[i]) == 0) {
                 wsgate_cli_error("system caller name \"%s\" is only a "
                                  "prefix", arg);
                 return -1;
@@ -489,8 +506,7 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
         memcpy(cli->id, arg, len + 1);
         cli->is_system = 1;
 
-        snprintf(cli->set_key, sizeof(cli->set_key), "%ssys:{%s}:tokens",
-                 cli->prefix, cli->id);
+        wsgate_cli_set_key(cli, NGX_HTTP_WSGATE_KEY_SYS_TOKENS, len);
 
         return 0;
     }
@@ -507,8 +523,8 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
         return -1;
     }
 
-    fprintf(stderr, "wsgate-token: %s: \"%s\" is not %s", cmd->name, arg,
-            kind);
+    fprintf(stderr, WSGATE_CLI_NAME ": %s: \"%s\" is not %s", cmd->name,
+            arg, kind);
 
     for (i = 0; i < cli->nsystem; i++) {
         fprintf(stderr, " %s", cli->system[i]);
@@ -517,6 +533,22 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
     fprintf(stderr, ")\n");
 
     return -1;
+}
+
+
+/* the token set of cli->id (len bytes), NUL-terminated for messages */
+
+static void
+wsgate_cli_set_key(wsgate_cli_t *cli, ngx_http_wsgate_key_e kind, size_t len)
+{
+    u_char  *p;
+
+    p = ngx_http_wsgate_key((u_char *) cli->set_key, kind,
+                            (const u_char *) cli->prefix, cli->prefix_len,
+                            (const u_char *) cli->id, len);
+    *p = '\0';
+
+    cli->set_key_len = p - (u_char *) cli->set_key;
 }
 
 
@@ -947,7 +979,7 @@ wsgate_cli_error(const char *fmt, ...)
 {
     va_list  args;
 
-    fputs("wsgate-token: ", stderr);
+    fputs(WSGATE_CLI_NAME ": ", stderr);
 
     va_start(args, fmt);
     vfprintf(stderr, fmt, args);
@@ -1163,18 +1195,19 @@ wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **result)
 static int
 wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
 {
-    void        *reply;
-    size_t       i;
-    redisReply  *r, *e;
+    void          *reply;
+    size_t         i, len;
+    redisReply    *r, *e;
+    const u_char  *key;
 
-    r = wsgate_cli_command(cli, "WATCH %s", cli->set_key);
+    r = wsgate_cli_command(cli, "WATCH %b", cli->set_key, cli->set_key_len);
     if (r == NULL) {
         return WSGATE_CLI_FAILED;
     }
 
     freeReplyObject(r);
 
-    r = wsgate_cli_command(cli, "TYPE %s", cli->set_key);
+    r = wsgate_cli_command(cli, "TYPE %b", cli->set_key, cli->set_key_len);
     if (r == NULL) {
         return WSGATE_CLI_FAILED;
     }
@@ -1195,7 +1228,8 @@ wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
         return WSGATE_CLI_OK;
     }
 
-    r = wsgate_cli_command(cli, "SMEMBERS %s", cli->set_key);
+    r = wsgate_cli_command(cli, "SMEMBERS %b", cli->set_key,
+                           cli->set_key_len);
     if (r == NULL) {
         return WSGATE_CLI_FAILED;
     }
@@ -1239,8 +1273,13 @@ wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
     /* pipelined: one PTTL per token key */
 
     for (i = 0; i < set->n; i++) {
-        redisAppendCommand(cli->ctx, "PTTL %stoken:%b", cli->prefix,
-                           set->digest[i], set->len[i]);
+        key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN, set->digest[i],
+                             set->len[i], &len);
+        if (key == NULL) {
+            return WSGATE_CLI_FAILED;
+        }
+
+        redisAppendCommand(cli->ctx, "PTTL %b", key, len);
     }
 
     for (i = 0; i < set->n; i++) {
@@ -1282,34 +1321,82 @@ wsgate_cli_set_free(wsgate_cli_set_t *set)
 }
 
 
-/* SADD first, then HSET: the order that is also safe on a cluster */
+/*
+ * SADD first, then HSET: the order that is also safe on a cluster.
+ * WSGATE_CLI_OK, or WSGATE_CLI_FAILED with nothing appended.
+ */
 
-static void
+static int
 wsgate_cli_append_issue(wsgate_cli_t *cli, const char *digest,
     long long now, int *queued)
 {
-    redisAppendCommand(cli->ctx, "SADD %s %s", cli->set_key, digest);
+    size_t         len;
+    const u_char  *key;
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN, digest,
+                         NGX_HTTP_WSGATE_DIGEST_LEN, &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    redisAppendCommand(cli->ctx, "SADD %b %s", cli->set_key,
+                       cli->set_key_len, digest);
 
     if (cli->is_system) {
         redisAppendCommand(cli->ctx,
-                           "HSET %stoken:%s name %s kind system "
-                           "created_ms %lld",
-                           cli->prefix, digest, cli->id, now);
+                           "HSET %b name %s kind system created_ms %lld",
+                           key, len, cli->id, now);
 
     } else {
         redisAppendCommand(cli->ctx,
-                           "HSET %stoken:%s ws %s kind workspace "
-                           "created_ms %lld",
-                           cli->prefix, digest, cli->id, now);
+                           "HSET %b ws %s kind workspace created_ms %lld",
+                           key, len, cli->id, now);
     }
 
     *queued += 2;
 
     if (cli->ttl_ms > 0) {
-        redisAppendCommand(cli->ctx, "PEXPIRE %stoken:%s %lld",
-                           cli->prefix, digest, cli->ttl_ms);
+        redisAppendCommand(cli->ctx, "PEXPIRE %b %lld", key, len,
+                           cli->ttl_ms);
         *queued += 1;
     }
+
+    return WSGATE_CLI_OK;
+}
+
+
+/*
+ * The key of that kind for id (len bytes), as the schema builds it, in a
+ * buffer that the next call reuses: hiredis copies it into the command.
+ * NULL when out of memory (the reason printed).
+ */
+
+static const u_char *
+wsgate_cli_key(wsgate_cli_t *cli, ngx_http_wsgate_key_e kind, const char *id,
+    size_t len, size_t *key_len)
+{
+    size_t   n;
+    u_char  *p;
+
+    n = ngx_http_wsgate_key_len(kind, cli->prefix_len, len);
+
+    if (n > cli->key_size) {
+        p = realloc(cli->key, n);
+        if (p == NULL) {
+            wsgate_cli_error("out of memory");
+            return NULL;
+        }
+
+        cli->key = p;
+        cli->key_size = n;
+    }
+
+    (void) ngx_http_wsgate_key(cli->key, kind, (const u_char *) cli->prefix,
+                               cli->prefix_len, (const u_char *) id, len);
+
+    *key_len = n;
+
+    return cli->key;
 }
 
 
@@ -1439,7 +1526,13 @@ wsgate_cli_issue(wsgate_cli_t *cli)
         queued = 0;
 
         redisAppendCommand(cli->ctx, "MULTI");
-        wsgate_cli_append_issue(cli, digest, wsgate_cli_now_ms(), &queued);
+
+        rc = wsgate_cli_append_issue(cli, digest, wsgate_cli_now_ms(),
+                                     &queued);
+        if (rc != WSGATE_CLI_OK) {
+            return rc;
+        }
+
         redisAppendCommand(cli->ctx, "EXEC");
 
         rc = wsgate_cli_exec(cli, queued, &r);
@@ -1477,9 +1570,10 @@ wsgate_cli_rotate(wsgate_cli_t *cli)
     int               rc, attempt, queued;
     char              token[WSGATE_CLI_TOKEN_LEN + 2];
     char              digest[NGX_HTTP_WSGATE_DIGEST_LEN + 1];
-    size_t            i, k, nrevoke, changed, sooner;
+    size_t            i, k, len, nrevoke, changed, sooner;
     long long         grace;
     redisReply       *r;
+    const u_char     *key;
     wsgate_cli_set_t  set;
 
     if (wsgate_cli_token_new(token, digest) != 0) {
@@ -1503,7 +1597,12 @@ wsgate_cli_rotate(wsgate_cli_t *cli)
         queued = 0;
 
         redisAppendCommand(cli->ctx, "MULTI");
-        wsgate_cli_append_issue(cli, digest, wsgate_cli_now_ms(), &queued);
+
+        rc = wsgate_cli_append_issue(cli, digest, wsgate_cli_now_ms(),
+                                     &queued);
+        if (rc != WSGATE_CLI_OK) {
+            goto done;
+        }
 
         k = queued;
         nrevoke = 0;
@@ -1511,14 +1610,19 @@ wsgate_cli_rotate(wsgate_cli_t *cli)
 
         for (i = 0; i < set.n; i++) {
 
+            key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN,
+                                 set.digest[i], set.len[i], &len);
+            if (key == NULL) {
+                rc = WSGATE_CLI_FAILED;
+                goto done;
+            }
+
             if (grace == 0) {
-                redisAppendCommand(cli->ctx, "DEL %stoken:%b", cli->prefix,
-                                   set.digest[i], set.len[i]);
+                redisAppendCommand(cli->ctx, "DEL %b", key, len);
                 nrevoke++;
 
             } else if (set.pttl[i] == -1 || set.pttl[i] > grace) {
-                redisAppendCommand(cli->ctx, "PEXPIRE %stoken:%b %lld",
-                                   cli->prefix, set.digest[i], set.len[i],
+                redisAppendCommand(cli->ctx, "PEXPIRE %b %lld", key, len,
                                    grace);
                 nrevoke++;
 
@@ -1531,8 +1635,9 @@ wsgate_cli_rotate(wsgate_cli_t *cli)
 
         for (i = 0; i < set.n; i++) {
             if (grace == 0 || set.pttl[i] == -2) {
-                redisAppendCommand(cli->ctx, "SREM %s %b", cli->set_key,
-                                   set.digest[i], set.len[i]);
+                redisAppendCommand(cli->ctx, "SREM %b %b", cli->set_key,
+                                   cli->set_key_len, set.digest[i],
+                                   set.len[i]);
                 queued++;
             }
         }
@@ -1599,9 +1704,10 @@ static int
 wsgate_cli_revoke(wsgate_cli_t *cli)
 {
     int               rc, attempt, queued;
-    size_t            i;
+    size_t            i, len;
     long long         revoked;
     redisReply       *r;
+    const u_char     *key;
     wsgate_cli_set_t  set;
 
     memset(&set, 0, sizeof(wsgate_cli_set_t));
@@ -1621,14 +1727,20 @@ wsgate_cli_revoke(wsgate_cli_t *cli)
         redisAppendCommand(cli->ctx, "MULTI");
 
         for (i = 0; i < set.n; i++) {
-            redisAppendCommand(cli->ctx, "DEL %stoken:%b", cli->prefix,
-                               set.digest[i], set.len[i]);
+            key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN,
+                                 set.digest[i], set.len[i], &len);
+            if (key == NULL) {
+                rc = WSGATE_CLI_FAILED;
+                goto done;
+            }
+
+            redisAppendCommand(cli->ctx, "DEL %b", key, len);
             queued++;
         }
 
         for (i = 0; i < set.n; i++) {
-            redisAppendCommand(cli->ctx, "SREM %s %b", cli->set_key,
-                               set.digest[i], set.len[i]);
+            redisAppendCommand(cli->ctx, "SREM %b %b", cli->set_key,
+                               cli->set_key_len, set.digest[i], set.len[i]);
             queued++;
         }
 
@@ -1673,13 +1785,21 @@ done:
 static int
 wsgate_cli_mark_restart(wsgate_cli_t *cli)
 {
-    long long    now;
-    redisReply  *r;
+    size_t         len;
+    long long      now;
+    redisReply    *r;
+    const u_char  *key;
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_RESTART, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
 
     now = wsgate_cli_now_ms();
 
-    r = wsgate_cli_command(cli, "SET %sws:{%s}:restart %lld PX %lld",
-                           cli->prefix, cli->id, now, cli->grace_ms);
+    r = wsgate_cli_command(cli, "SET %b %lld PX %lld", key, len, now,
+                           cli->grace_ms);
     if (r == NULL) {
         return WSGATE_CLI_FAILED;
     }
@@ -1694,27 +1814,40 @@ wsgate_cli_mark_restart(wsgate_cli_t *cli)
 
 
 /*
- * The state as the gateway derives it: online without a failure record;
- * restarting when the failure happened at or after the start of a
- * restart window that is still open; degraded otherwise.
+ * The state as the gateway derives it, by the schema's rule
+ * (ngx_http_wsgate_state()) from the failure record and the restart
+ * window that is still open.
  */
 
 static int
 wsgate_cli_status(wsgate_cli_t *cli)
 {
-    int           rc;
-    void         *reply;
-    size_t        i;
-    long long     at, restart, live;
-    redisReply   *r, *regfail, *rs, *members, *e, *at_ms;
-    const char   *state;
+    int            rc, state;
+    void          *reply;
+    size_t         i, len;
+    long long      restart, live;
+    redisReply    *r, *regfail, *rs, *members, *e, *at_ms;
+    const u_char  *key;
 
     redisAppendCommand(cli->ctx, "MULTI");
-    redisAppendCommand(cli->ctx, "HGETALL %sws:{%s}:regfail",
-                       cli->prefix, cli->id);
-    redisAppendCommand(cli->ctx, "GET %sws:{%s}:restart",
-                       cli->prefix, cli->id);
-    redisAppendCommand(cli->ctx, "SMEMBERS %s", cli->set_key);
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_REGFAIL, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    redisAppendCommand(cli->ctx, "HGETALL %b", key, len);
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_RESTART, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    redisAppendCommand(cli->ctx, "GET %b", key, len);
+    redisAppendCommand(cli->ctx, "SMEMBERS %b", cli->set_key,
+                       cli->set_key_len);
     redisAppendCommand(cli->ctx, "EXEC");
 
     rc = wsgate_cli_exec(cli, 3, &r);
@@ -1741,8 +1874,15 @@ wsgate_cli_status(wsgate_cli_t *cli)
 
     for (i = 0; i < members->elements; i++) {
         e = members->element[i];
-        redisAppendCommand(cli->ctx, "EXISTS %stoken:%b", cli->prefix,
-                           e->str, e->len);
+
+        key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN, e->str, e->len,
+                             &len);
+        if (key == NULL) {
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+
+        redisAppendCommand(cli->ctx, "EXISTS %b", key, len);
     }
 
     for (i = 0; i < members->elements; i++) {
@@ -1777,22 +1917,12 @@ wsgate_cli_status(wsgate_cli_t *cli)
         }
     }
 
-    if (regfail->elements == 0) {
-        state = "online";
-
-    } else if (rs->type == REDIS_REPLY_STRING && at_ms != NULL
-               && wsgate_cli_parse_ll(at_ms->str, &at) == 0
-               && wsgate_cli_parse_ll(rs->str, &restart) == 0
-               && at >= restart)
-    {
-        state = "restarting";
-
-    } else {
-        state = "degraded";
-    }
+    state = ngx_http_wsgate_state(regfail->elements != 0,
+                                  wsgate_cli_reply_ms(at_ms),
+                                  wsgate_cli_reply_ms(rs));
 
     printf("{\"workspace_id\":\"%s\",\"state\":\"%s\",\"last_failure\":",
-           cli->id, state);
+           cli->id, ngx_http_wsgate_state_name(state));
 
     if (regfail->elements == 0) {
         printf("null");
@@ -1833,6 +1963,23 @@ wsgate_cli_status(wsgate_cli_t *cli)
 }
 
 
+/* a time in ms as the gateway reads it: 0 unless a number above -1 */
+
+static uint64_t
+wsgate_cli_reply_ms(redisReply *v)
+{
+    long long  n;
+
+    if (v == NULL || v->type != REDIS_REPLY_STRING
+        || wsgate_cli_parse_ll(v->str, &n) != 0 || n < 0)
+    {
+        return 0;
+    }
+
+    return (uint64_t) n;
+}
+
+
 static int
 wsgate_cli_parse_ll(const char *s, long long *value)
 {
@@ -1867,7 +2014,7 @@ wsgate_cli_parse_ll(const char *s, long long *value)
 static void
 wsgate_cli_json_field(redisReply *hash, const char *name, int number)
 {
-    u_char       c;
+    u_char       c, hex[2];
     size_t       i;
     long long    n;
     redisReply  *v;
@@ -1905,7 +2052,8 @@ wsgate_cli_json_field(redisReply *hash, const char *name, int number)
             printf("\\%c", c);
 
         } else if (c < 0x20 || c == 0x7f) {
-            printf("\\u%04x", c);
+            (void) ngx_http_wsgate_hex_dump(hex, &c, 1);
+            printf("\\u00%c%c", hex[0], hex[1]);
 
         } else {
             putchar(c);

@@ -188,7 +188,7 @@ GET /t
 --- ignore_response
 --- wait: 1
 --- error_log
-wsgate auth: request gone, lookup dropped
+wsgate: request gone, redis reply will be dropped
 --- no_error_log
 [alert]
 [crit]

@@ -252,7 +252,7 @@ Content-Type: application/json
 --- grep_error_log_out
 forged caller
 --- error_log eval
-qr/\[error\] .*wsgate a2a: forged caller "system:restart-context" refused from 127\.0\.0\.1 \(token "tA3vQm9x\.\.\.", workspace token\)/
+qr/\[warn\] .*wsgate a2a: forged caller "system:restart-context" refused from 127\.0\.0\.1 \(token "tA3vQm9x\.\.\.", workspace token\)/
 --- no_error_log eval
 [$::TOK_A, substr($::TOK_A, 0, 9)]
 

@@ -42,6 +42,7 @@ our $W_GRACE = '11111111-1111-4111-8111-000000000004';
 our $W_MR    = '11111111-1111-4111-8111-000000000005';
 our $W_CTRL  = '11111111-1111-4111-8111-000000000006';
 our $SYS     = 'system:scheduler';
+our $SYS_UC  = 'System:Restart';       # a system prefix in another case
 
 our $WD_A    = '22222222-2222-4222-8222-000000000001';     # README ops
 our $WD_ROT  = '22222222-2222-4222-8222-000000000003';
@@ -433,6 +434,16 @@ Test::More::is_deeply(token_shape($T_SYS),
     { name => $SYS, kind => 'system', created_ms => 'ms' },
     'issue-system: the token hash holds name, kind=system, created_ms');
 
+# system prefixes match in any ASCII case (the gateway's forged-caller
+# rule); the name is kept as given
+our $T_SYS_UC = mint('issue-system', $SYS_UC);
+Test::More::is_deeply(token_shape($T_SYS_UC),
+    { name => $SYS_UC, kind => 'system', created_ms => 'ms' },
+    'issue-system System:Restart: the name is kept as given');
+Test::More::is_deeply(redis_cmd('SMEMBERS', "wsgate:sys:{$SYS_UC}:tokens"),
+                      [sha256_hex($T_SYS_UC)],
+                      'issue-system System:Restart: the digest is in its set');
+
 our $T_MR   = mint('issue', $W_MR);
 our $T_CTRL = mint('issue', $W_CTRL);
 
@@ -450,6 +461,9 @@ our $T_CTRL = mint('issue', $W_CTRL);
         [['status', 'xyz'], qr/"xyz" is not a workspace UUID/],
         [['issue-system', 'scheduler'], qr/"scheduler" is not a system caller name/],
         [['issue-system', 'system:'], qr/"system:" is only a prefix/],
+        [['issue-system', 'SYSTEM:'], qr/"SYSTEM:" is only a prefix/],
+        [['issue-system', 'Webhook:'], qr/"Webhook:" is only a prefix/],
+        [['issue-system', 'SYSTEMX:y'], qr/"SYSTEMX:y" is not a system caller name/],
         [['issue-system', 'system:{x}'], qr/no braces/],
         [['issue-system', $ws], qr/is not a system caller name/],
         [['frobnicate', $ws], qr/unknown command "frobnicate"/],
@@ -686,17 +700,18 @@ $::DENIED
 
 
 
-=== TEST 7: CLI issue-system system:scheduler: a system token (not a workspace token for register)
+=== TEST 7: CLI issue-system system:scheduler and System:Restart: system tokens (not workspace tokens for register)
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- request eval
-["GET /t", "POST /registry/register\n" . main::bad_reg($::W_ISSUE)]
+["GET /t", "POST /registry/register\n" . main::bad_reg($::W_ISSUE), "GET /t"]
 --- more_headers eval
-["Authorization: Bearer $::T_SYS", "Authorization: Bearer $::T_SYS"]
+["Authorization: Bearer $::T_SYS", "Authorization: Bearer $::T_SYS",
+ "Authorization: Bearer $::T_SYS_UC"]
 --- error_code eval
-[200, 401]
+[200, 401, 200]
 --- response_body eval
-["ws= kind=system\n", qr/"error"/]
+["ws= kind=system\n", qr/"error"/, "ws= kind=system\n"]
 
 
 

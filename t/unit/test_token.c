@@ -367,70 +367,6 @@ test_base64url(void)
 }
 
 
-static void
-test_has_prefix(void)
-{
-    size_t   i;
-    u_char  *buf;
-
-    static const char *const  defaults[] = {
-        "system:", "webhook:", "channel:", "test:"
-    };
-
-    static const char *const  odd[] = { NULL, "x:" };
-    static const char *const  empty[] = { "" };
-
-    static const struct {
-        int          line;
-        const char  *name;
-        int          want;
-    } cases[] = {
-        { __LINE__, "system:restart-context", 1 },
-        { __LINE__, "system:scheduler", 1 },
-        { __LINE__, "system:", 1 },
-        { __LINE__, "webhook:github", 1 },
-        { __LINE__, "channel:slack", 1 },
-        { __LINE__, "test:x", 1 },
-        { __LINE__, "system", 0 },
-        { __LINE__, "systemx", 0 },
-        { __LINE__, "System:scheduler", 0 },
-        { __LINE__, "SYSTEM:scheduler", 0 },
-        { __LINE__, " system:scheduler", 0 },
-        { __LINE__, "xsystem:", 0 },
-        { __LINE__, "6ba7b811-9dad-11d1-80b4-00c04fd430c8", 0 },
-        { __LINE__, "", 0 },
-    };
-
-    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        UNIT_ROW(cases[i].line);
-
-        buf = unit_dup(cases[i].name, strlen(cases[i].name));
-        CHECK_INT(ngx_http_wsgate_has_prefix(buf, strlen(cases[i].name),
-                                             defaults, 4),
-                  cases[i].want);
-        free(buf);
-    }
-
-    UNIT_ROW_END();
-
-    /* only len bytes: "system:x" cut to "system" */
-    CHECK_INT(ngx_http_wsgate_has_prefix((const u_char *) "system:x", 6,
-                                         defaults, 4), 0);
-    CHECK_INT(ngx_http_wsgate_has_prefix((const u_char *) "system:x", 7,
-                                         defaults, 4), 1);
-
-    /* no prefixes, a NULL entry, an empty prefix */
-    CHECK_INT(ngx_http_wsgate_has_prefix((const u_char *) "system:x", 8,
-                                         defaults, 0), 0);
-    CHECK_INT(ngx_http_wsgate_has_prefix((const u_char *) "x:y", 3, odd, 2),
-              1);
-    CHECK_INT(ngx_http_wsgate_has_prefix((const u_char *) "y:y", 3, odd, 2),
-              0);
-    CHECK_INT(ngx_http_wsgate_has_prefix((const u_char *) "", 0, empty, 1), 1);
-    CHECK_INT(ngx_http_wsgate_has_prefix(NULL, 0, empty, 1), 1);
-}
-
-
 void
 test_token(void)
 {
@@ -439,5 +375,4 @@ test_token(void)
     test_bearer_unterminated();
     test_sha256_hex();
     test_base64url();
-    test_has_prefix();
 }

@@ -29,6 +29,7 @@ static const unit_group_t  unit_groups[] = {
     { "token", test_token },
     { "uuid", test_uuid },
     { "check", test_check },
+    { "schema", test_schema },
 };
 
 

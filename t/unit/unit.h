@@ -59,6 +59,7 @@ u_char *unit_dup(const void *data, size_t len);
 void test_token(void);
 void test_uuid(void);
 void test_check(void);
+void test_schema(void);
 
 
 #endif /* _UNIT_H_INCLUDED_ */
