@@ -118,7 +118,7 @@ $(DEB_SRC_LIST):
 
 $(ASAN_DIR)/nginx-1.22.1/configure: | $(DEB_SRC_LIST)
 	mkdir -p $(ASAN_DIR)
-	cd $(ASAN_DIR) && apt-get source --download-only -qq nginx \
+	cd $(ASAN_DIR) && apt-get source --download-only -qq nginx/bookworm \
 	    && tar xzf nginx_1.22.1.orig.tar.gz
 	touch $@
 
