@@ -441,7 +441,10 @@ ngx_http_wsgate_access_join(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         b = cl->buf;
 
         if (!b->in_file) {
-            p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            if (b->last != b->pos) {
+                p = ngx_cpymem(p, b->pos, b->last - b->pos);
+            }
+
             continue;
         }
 
