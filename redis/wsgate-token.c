@@ -56,6 +56,8 @@
 #define WSGATE_CLI_KEY_MAX                                                    \
     (WSGATE_CLI_PREFIX_MAX + WSGATE_CLI_NAME_MAX + 32)
 #define WSGATE_CLI_SYSTEM_MAX      16
+#define WSGATE_CLI_SHOWN_MAX       1024  /* an argument as messages show it */
+#define WSGATE_CLI_MESSAGE_MAX     2048
 
 /* what a command accepts */
 #define WSGATE_CLI_WS              0x01   /* a workspace UUID */
@@ -69,7 +71,7 @@ typedef struct {
     char                        *path;
     char                        *user;
     char                        *password;
-    char                         addr[300];   /* for messages */
+    char                         addr[300];   /* for messages, no secret */
     int                          port;
     int                          db;
 } wsgate_cli_url_t;
@@ -127,6 +129,11 @@ static int wsgate_cli_parse_authority(char *p, wsgate_cli_url_t *u);
 static int wsgate_cli_parse_int(const char *s, size_t len, long max,
     long *value);
 static char *wsgate_cli_percent_decode(const char *s, size_t len);
+static const char *wsgate_cli_redact(const char *s, char *buf, size_t size);
+static const char *wsgate_cli_redact_arg(const char *s, char *buf,
+    size_t size);
+static int wsgate_cli_is_number(const char *s, const char *end, size_t max);
+static char *wsgate_cli_copy(char *p, char *last, const char *s, size_t n);
 static void wsgate_cli_usage(FILE *f);
 static void wsgate_cli_error(const char *fmt, ...);
 
@@ -134,6 +141,7 @@ static int wsgate_cli_connect(wsgate_cli_t *cli);
 static int wsgate_cli_io_error(wsgate_cli_t *cli, const char *what);
 static redisReply *wsgate_cli_command(wsgate_cli_t *cli, const char *fmt,
     ...);
+static int wsgate_cli_auth_reply_unsafe(wsgate_cli_t *cli, const char *s);
 static int wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **r);
 static int wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set,
     int pttl);
@@ -188,6 +196,11 @@ static const char  *wsgate_cli_default_system[] = {
 };
 
 
+/* the Redis password once the URL is parsed: no message ever shows it */
+
+static const char  *wsgate_cli_password;
+
+
 int
 main(int argc, char **argv)
 {
@@ -238,6 +251,7 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
 {
     int                          i, grace, ttl;
     char                        *arg, *value, *eq;
+    char                         shown[WSGATE_CLI_SHOWN_MAX];
     size_t                       len;
     const char                  *id, *env;
     const wsgate_cli_command_t  *cmd;
@@ -276,7 +290,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
 
                 if (cmd->name == NULL) {
                     wsgate_cli_error("unknown command \"%s\" "
-                                     "(see wsgate-token --help)", arg);
+                                     "(see wsgate-token --help)",
+                                     wsgate_cli_redact_arg(arg, shown,
+                                                           sizeof(shown)));
                     return WSGATE_CLI_USAGE;
                 }
 
@@ -289,7 +305,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
                 continue;
             }
 
-            wsgate_cli_error("unexpected argument \"%s\"", arg);
+            wsgate_cli_error("unexpected argument \"%s\"",
+                             wsgate_cli_redact_arg(arg, shown,
+                                                   sizeof(shown)));
             return WSGATE_CLI_USAGE;
         }
 
@@ -335,7 +353,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
             {
                 wsgate_cli_error("invalid --prefix \"%s\": at most %d "
                                  "characters, no braces, no spaces",
-                                 value, WSGATE_CLI_PREFIX_MAX);
+                                 wsgate_cli_redact_arg(value, shown,
+                                                       sizeof(shown)),
+                                 WSGATE_CLI_PREFIX_MAX);
                 return WSGATE_CLI_USAGE;
             }
 
@@ -344,7 +364,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
         } else if (wsgate_cli_is("--system-prefix")) {
 
             if (value[0] == '\0' || strlen(value) > WSGATE_CLI_PREFIX_MAX) {
-                wsgate_cli_error("invalid --system-prefix \"%s\"", value);
+                wsgate_cli_error("invalid --system-prefix \"%s\"",
+                                 wsgate_cli_redact_arg(value, shown,
+                                                       sizeof(shown)));
                 return WSGATE_CLI_USAGE;
             }
 
@@ -359,7 +381,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
 
             if (wsgate_cli_parse_time(value, &cli->grace_ms) != 0) {
                 wsgate_cli_error("invalid --grace \"%s\" (a time such as "
-                                 "500ms, 30s, 2m, 1h, 1d)", value);
+                                 "500ms, 30s, 2m, 1h, 1d)",
+                                 wsgate_cli_redact_arg(value, shown,
+                                                       sizeof(shown)));
                 return WSGATE_CLI_USAGE;
             }
 
@@ -371,7 +395,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
                 || cli->ttl_ms == 0)
             {
                 wsgate_cli_error("invalid --ttl \"%s\" (a time above zero "
-                                 "such as 500ms, 30s, 2m, 1h, 1d)", value);
+                                 "such as 500ms, 30s, 2m, 1h, 1d)",
+                                 wsgate_cli_redact_arg(value, shown,
+                                                       sizeof(shown)));
                 return WSGATE_CLI_USAGE;
             }
 
@@ -442,6 +468,8 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
         return WSGATE_CLI_USAGE;
     }
 
+    wsgate_cli_password = cli->url.password;
+
     return WSGATE_CLI_OK;
 }
 
@@ -451,12 +479,14 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
 static int
 wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
 {
+    char                         buf[WSGATE_CLI_SHOWN_MAX];
     size_t                       i, len;
-    const char                  *kind;
+    const char                  *kind, *shown;
     const wsgate_cli_command_t  *cmd;
 
     cmd = cli->command;
     len = strlen(arg);
+    shown = wsgate_cli_redact_arg(arg, buf, sizeof(buf));
 
     if ((cmd->accepts & WSGATE_CLI_WS)
         && ngx_http_wsgate_uuid_parse((const u_char *) arg, len, NULL) == 0)
@@ -490,7 +520,7 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
                 || arg[i] == '{' || arg[i] == '}')
             {
                 wsgate_cli_error("invalid system caller name \"%s\": "
-                                 "visible ASCII only, no braces", arg);
+                                 "visible ASCII only, no braces", shown);
                 return -1;
             }
         }
@@ -519,12 +549,12 @@ wsgate_cli_parse_id(wsgate_cli_t *cli, const char *arg)
 
     } else {
         wsgate_cli_error("%s: \"%s\" is not a workspace UUID", cmd->name,
-                         arg);
+                         shown);
         return -1;
     }
 
     fprintf(stderr, WSGATE_CLI_NAME ": %s: \"%s\" is not %s", cmd->name,
-            arg, kind);
+            shown, kind);
 
     for (i = 0; i < cli->nsystem; i++) {
         fprintf(stderr, " %s", cli->system[i]);
@@ -640,21 +670,25 @@ wsgate_cli_parse_time(const char *s, long long *ms)
  * redis://[user:pass@]host[:port][/db]    (host may be [IPv6])
  * unix:///path/to.sock[?db=N][&user=U][&password=P]
  * rediss://...                             (TLS: not in hiredis 0.14)
+ *
+ * A message shows the URL only through wsgate_cli_redact(), and names a
+ * parsed one by u->addr: "***@" before it when it carries credentials.
  */
 
 static int
 wsgate_cli_parse_url(const char *s, wsgate_cli_url_t *u)
 {
     int    rc;
-    char  *copy, *p, *q, *amp, *eq;
+    char  *copy, *p, *q, *amp, *eq, buf[WSGATE_CLI_SHOWN_MAX];
     long   n;
 
     u->port = 6379;
     u->db = 0;
 
     if (strncasecmp(s, "rediss://", 9) == 0) {
-        wsgate_cli_error("rediss:// needs a hiredis built with TLS (1.0+); "
-                         "this build has none");
+        wsgate_cli_error("Redis URL \"%s\": rediss:// needs a hiredis built "
+                         "with TLS (1.0+); this build has none",
+                         wsgate_cli_redact(s, buf, sizeof(buf)));
         return -1;
     }
 
@@ -724,7 +758,9 @@ wsgate_cli_parse_url(const char *s, wsgate_cli_url_t *u)
             q = amp;
         }
 
-        snprintf(u->addr, sizeof(u->addr), "unix:%s", u->path);
+        snprintf(u->addr, sizeof(u->addr), "%sunix:%s",
+                 (u->user != NULL || u->password != NULL) ? "***@" : "",
+                 u->path);
         rc = 0;
     }
 
@@ -739,7 +775,8 @@ invalid:
 
     wsgate_cli_error("invalid Redis URL \"%s\" (expected "
                      "redis://[user:pass@]host[:port][/db] or "
-                     "unix:///path[?db=N])", s);
+                     "unix:///path[?db=N])",
+                     wsgate_cli_redact(s, buf, sizeof(buf)));
 
     return -1;
 }
@@ -843,7 +880,8 @@ wsgate_cli_parse_authority(char *p, wsgate_cli_url_t *u)
     }
 
     snprintf(u->addr, sizeof(u->addr),
-             strchr(host, ':') != NULL ? "[%s]:%d" : "%s:%d",
+             strchr(host, ':') != NULL ? "%s[%s]:%d" : "%s%s:%d",
+             (u->user != NULL || u->password != NULL) ? "***@" : "",
              u->host, u->port);
 
     return 0;
@@ -926,6 +964,160 @@ wsgate_cli_percent_decode(const char *s, size_t len)
 }
 
 
+/*
+ * s as a message may show it when it is, or may be, a Redis URL.  The
+ * userinfo (from a "//" before the last '@', or from the start, to that
+ * '@') becomes "***"; with no '@', so does a port that is not one (a
+ * password whose "@host" is missing); in the query, every value but a
+ * numeric db (unix:// carries user= and password= there).  A '?' before
+ * the last '@' may be in the password or begin a query: then everything
+ * from where the userinfo starts is "***".
+ */
+
+static const char *
+wsgate_cli_redact(const char *s, char *buf, size_t size)
+{
+    char        *p, *last;
+    const char  *start, *end, *at, *c, *q, *colon, *next, *amp, *eq;
+
+    p = buf;
+    last = buf + size - 1;
+    end = s + strlen(s);
+    at = strrchr(s, '@');
+
+    start = strstr(s, "//");
+    start = (start != NULL && (at == NULL || start < at)) ? start + 2 : s;
+
+    p = wsgate_cli_copy(p, last, s, start - s);
+
+    if (at != NULL) {
+        p = wsgate_cli_copy(p, last, "***", 3);
+
+        q = strchr(start, '?');
+
+        if (q != NULL && q < at) {
+            goto done;
+        }
+
+        s = at;
+
+    } else {
+
+        /* the authority: up to the first '/', '?' or '#' */
+
+        next = start + strcspn(start, "/?#");
+
+        if (*start == '[') {
+            c = memchr(start, ']', next - start);
+            colon = (c != NULL && c + 1 < next && c[1] == ':') ? c + 1 : NULL;
+
+        } else {
+            colon = memchr(start, ':', next - start);
+        }
+
+        s = start;
+
+        if (colon != NULL && colon + 1 < next
+            && !wsgate_cli_is_number(colon + 1, next, 5))
+        {
+            p = wsgate_cli_copy(p, last, start, colon + 1 - start);
+            p = wsgate_cli_copy(p, last, "***", 3);
+            s = next;
+        }
+    }
+
+    q = strchr(s, '?');
+
+    if (q == NULL) {
+        p = wsgate_cli_copy(p, last, s, end - s);
+        goto done;
+    }
+
+    p = wsgate_cli_copy(p, last, s, q + 1 - s);
+
+    for (s = q + 1; s < end; s = next) {
+        amp = strchr(s, '&');
+        next = (amp != NULL) ? amp : end;
+        eq = memchr(s, '=', next - s);
+
+        if (eq == NULL) {
+            if (next != s) {
+                p = wsgate_cli_copy(p, last, "***", 3);
+            }
+
+        } else if (eq - s == 2 && strncmp(s, "db", 2) == 0
+                   && wsgate_cli_is_number(eq + 1, next, 10))
+        {
+            p = wsgate_cli_copy(p, last, s, next - s);
+
+        } else {
+            p = wsgate_cli_copy(p, last, s, eq + 1 - s);
+            p = wsgate_cli_copy(p, last, "***", 3);
+        }
+
+        if (amp != NULL) {
+            p = wsgate_cli_copy(p, last, "&", 1);
+            next = amp + 1;
+        }
+    }
+
+done:
+
+    *p = '\0';
+
+    return buf;
+}
+
+
+/* a command line argument: redacted when it looks like a URL */
+
+static const char *
+wsgate_cli_redact_arg(const char *s, char *buf, size_t size)
+{
+    if (strstr(s, "//") == NULL && strchr(s, '@') == NULL) {
+        return s;
+    }
+
+    return wsgate_cli_redact(s, buf, size);
+}
+
+
+/* 1 to max decimal digits exactly fill [s, end) */
+
+static int
+wsgate_cli_is_number(const char *s, const char *end, size_t max)
+{
+    const char  *c;
+
+    if (s == end || (size_t) (end - s) > max) {
+        return 0;
+    }
+
+    for (c = s; c < end; c++) {
+        if (*c < '0' || *c > '9') {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* as much of s as fits before last */
+
+static char *
+wsgate_cli_copy(char *p, char *last, const char *s, size_t n)
+{
+    if (n > (size_t) (last - p)) {
+        n = last - p;
+    }
+
+    memcpy(p, s, n);
+
+    return p + n;
+}
+
+
 static void
 wsgate_cli_usage(FILE *f)
 {
@@ -974,16 +1166,55 @@ wsgate_cli_usage(FILE *f)
 }
 
 
+/*
+ * One line on stderr.  Strings from hiredis and Redis go into messages
+ * as they are, so the password is cut out of every one of them here; a
+ * message too long for the buffer also loses as many bytes as the
+ * password has, lest its cut end begin the password.
+ */
+
 static void
 wsgate_cli_error(const char *fmt, ...)
 {
-    va_list  args;
+    int          n;
+    char         msg[WSGATE_CLI_MESSAGE_MAX];
+    size_t       len, pw_len;
+    va_list      args;
+    const char  *p, *hit, *pw;
+
+    va_start(args, fmt);
+    n = vsnprintf(msg, sizeof(msg), fmt, args);
+    va_end(args);
+
+    if (n < 0) {
+        msg[0] = '\0';
+    }
+
+    pw = wsgate_cli_password;
+    pw_len = (pw != NULL) ? strlen(pw) : 0;
+
+    if (n >= (int) sizeof(msg)) {
+        len = strlen(msg);
+        msg[len - (pw_len < len ? pw_len : len)] = '\0';
+    }
 
     fputs(WSGATE_CLI_NAME ": ", stderr);
 
-    va_start(args, fmt);
-    vfprintf(stderr, fmt, args);
-    va_end(args);
+    p = msg;
+
+    if (pw_len != 0) {
+        while ((hit = strstr(p, pw)) != NULL) {
+            fwrite(p, 1, hit - p, stderr);
+            fputs("***", stderr);
+            p = hit + pw_len;
+        }
+    }
+
+    fputs(p, stderr);
+
+    if (n >= (int) sizeof(msg)) {
+        fputs("...", stderr);
+    }
 
     fputc('\n', stderr);
 }
@@ -1084,6 +1315,7 @@ static redisReply *
 wsgate_cli_command(wsgate_cli_t *cli, const char *fmt, ...)
 {
     char         name[32];
+    size_t       n;
     va_list      args;
     redisReply  *r;
 
@@ -1099,12 +1331,66 @@ wsgate_cli_command(wsgate_cli_t *cli, const char *fmt, ...)
     }
 
     if (r->type == REDIS_REPLY_ERROR) {
-        wsgate_cli_error("redis %s: %s: %s", cli->url.addr, name, r->str);
+
+        if (strcmp(name, "AUTH") == 0
+            && wsgate_cli_auth_reply_unsafe(cli, r->str))
+        {
+            n = strspn(r->str, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
+
+            wsgate_cli_error("redis %s: AUTH: %.*s (the reply is not shown: "
+                             "it may quote the password)", cli->url.addr,
+                             n != 0 ? (int) (n < 32 ? n : 32) : 5,
+                             n != 0 ? r->str : "error");
+
+        } else {
+            wsgate_cli_error("redis %s: %s: %s", cli->url.addr, name,
+                             r->str);
+        }
+
         freeReplyObject(r);
         return NULL;
     }
 
     return r;
+}
+
+
+/*
+ * An error reply to AUTH may quote AUTH's arguments: Redis does when AUTH
+ * is renamed away ("unknown command 'AUTH', with args beginning with:
+ * ..."), cut to 128 bytes and with CR and LF made spaces, so looking for
+ * the whole password is not enough.  A reply with a quote, or with the
+ * password's first 4 bytes, is shown as its error code only.
+ */
+
+static int
+wsgate_cli_auth_reply_unsafe(wsgate_cli_t *cli, const char *s)
+{
+    size_t       n;
+    const char  *pw;
+
+    if (strpbrk(s, "'`\"") != NULL) {
+        return 1;
+    }
+
+    pw = cli->url.password;
+    n = strlen(pw);
+
+    if (n > 4) {
+        n = 4;
+    }
+
+    if (n == 0) {
+        return 0;
+    }
+
+    for ( /* void */ ; *s != '\0'; s++) {
+        if (strncmp(s, pw, n) == 0) {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 

@@ -530,6 +530,139 @@ our $T_CTRL = mint('issue', $W_CTRL);
     }
 }
 
+# A Redis password is never shown (issue 11 item 10): wherever a message
+# echoes a URL its userinfo (up to the last '@') is "***", so is every
+# query value but a numeric db; a parsed URL with credentials is named
+# "***@host:port"; a reply to AUTH that could quote the password is cut
+# to its error code.  $PW_RE catches the password plain and
+# percent-encoded.
+our $PW    = 's3cr3t-Pw';
+our $PW_RE = qr/s3cr3t/i;
+{
+    my $ws = $W_ISSUE;
+    my @bad = (
+        # [url, the URL as the message must show it]
+        ["redis://alice:$PW\@127.0.0.1:notaport/0",
+         'redis://***@127.0.0.1:notaport/0'],
+        ["redis://alice:$PW\@127.0.0.1:$PORT/x",
+         "redis://***\@127.0.0.1:$PORT/x"],
+        ["redis://:$PW\@127.0.0.1:99999/0", 'redis://***@127.0.0.1:99999/0'],
+        ["http://alice:$PW\@127.0.0.1:$PORT/0",
+         "http://***\@127.0.0.1:$PORT/0"],
+        ["rediss://alice:$PW\@127.0.0.1:$PORT/0",
+         "rediss://***\@127.0.0.1:$PORT/0"],
+        ["redis://alice:$PW\@[]:$PORT/0", "redis://***\@[]:$PORT/0"],
+        ["redis://alice:$PW", 'redis://alice:***'],        # no "@host"
+        ["redis://alice:$PW\@127.0.0.1:$PORT/0/junk",
+         "redis://***\@127.0.0.1:$PORT/0/junk"],
+        ["redis://alice:$PW\@127.0.0.1:$PORT/0?password=$PW",
+         "redis://***\@127.0.0.1:$PORT/0?password=***"],
+        ["redis://alice:s3cr3t%2DPw\@127.0.0.1:notaport/0",
+         'redis://***@127.0.0.1:notaport/0'],
+        ["redis://alice:s3cr3t%zz\@127.0.0.1:$PORT/0",
+         "redis://***\@127.0.0.1:$PORT/0"],
+        ["redis://alice:s3cr3t/Pw\@127.0.0.1:$PORT/0",     # a raw '/'
+         "redis://***\@127.0.0.1:$PORT/0"],
+        ["redis://alice:s3cr3t?Pw\@127.0.0.1:notaport/0", # a raw '?'
+         'redis://***'],
+        ["alice:$PW\@127.0.0.1:$PORT/0", "***\@127.0.0.1:$PORT/0"],
+        ["alice:$PW\@127.0.0.1//0", '***@127.0.0.1//0'],   # "//" after '@'
+        ["unix:///tmp/r.sock?db=1&user=alice&password=$PW&x",
+         'unix:///tmp/r.sock?db=1&user=***&password=***&***'],
+    );
+    my @cases;
+    for my $b (@bad) {
+        my ($url, $shown) = @$b;
+        my $why = $url =~ /^rediss:/ ? qr/\Q"$shown"\E.*TLS/
+                                     : qr/invalid Redis URL \Q"$shown"\E/;
+        push @cases, [['--redis', $url, 'issue', $ws], $why],
+                     [['--redis=' . $url, 'status', $ws], $why];
+    }
+    # a URL given where an argument or a command goes
+    my $arg = 'redis://***@127.0.0.1/0';
+    my $id  = '***@127.0.0.1';
+    push @cases,
+        [[{ env => { WSGATE_REDIS_URL => $bad[0][0] } }, 'issue', $ws],
+         qr/invalid Redis URL \Q"$bad[0][1]"\E/],
+        [['issue', $ws, "redis://alice:$PW\@127.0.0.1/0"],
+         qr/unexpected argument \Q"$arg"\E/],
+        [["redis://alice:$PW\@127.0.0.1/0", 'issue', $ws],
+         qr/unknown command \Q"$arg"\E/],
+        [['issue', ":$PW\@127.0.0.1"],
+         qr/issue: \Q"$id"\E is not a workspace UUID/];
+    for my $case (@cases) {
+        my ($args, $msg) = @$case;
+        my @args = @$args;
+        my $name = join ' ', map {
+            ref $_ ? "WSGATE_REDIS_URL=$_->{env}{WSGATE_REDIS_URL}" : $_
+        } @args;
+        my $before = snapshot();
+        my $conns = connections();
+        my ($rc, $out, $err) = cli(@args);
+        Test::More::is($rc, 2, "password in a bad URL [$name]: exit 2");
+        Test::More::like($err, qr/\Awsgate-token: [^\n]*\n\z/,
+                         "password in a bad URL [$name]: one line on stderr");
+        Test::More::like($err, $msg,
+                         "password in a bad URL [$name]: the URL shown with ***")
+            or Test::More::diag($err);
+        Test::More::unlike("$out$err", $PW_RE,
+                           "password in a bad URL [$name]: the password is not shown");
+        Test::More::is($out, '', "password in a bad URL [$name]: nothing on stdout");
+        Test::More::is(connections(), $conns,
+                       "password in a bad URL [$name]: no connection to Redis");
+        Test::More::ok(snapshot() eq $before,
+                       "password in a bad URL [$name]: nothing written");
+    }
+}
+
+# ... nor when the URL is good: Redis unreachable, AUTH refused, and a
+# server that quotes the AUTH arguments back (AUTH renamed away, as some
+# managed services do)
+our $NOAUTH = redis_extra(name => 'NOAUTH', conf => ['rename-command AUTH ""']);
+{
+    my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp', Listen => 1) or die $!;
+    my $dead = $s->sockport;
+    close $s;
+    my $np = $NOAUTH->{port};
+    my @down = (
+        # [url, what stderr must say]
+        ["redis://alice:$PW\@127.0.0.1:$dead/0",
+         qr/\Awsgate-token: cannot connect to redis \Q***\E\@127\.0\.0\.1:$dead: [^\n]+\n\z/],
+        ["redis://:s3cr3t%2DPw\@127.0.0.1:$dead/0",
+         qr/\Awsgate-token: cannot connect to redis \Q***\E\@127\.0\.0\.1:$dead: [^\n]+\n\z/],
+        ["unix:///nonexistent/redis.sock?password=$PW",
+         qr/\Awsgate-token: cannot connect to redis \Q***\E\@unix:\/nonexistent\/redis\.sock: [^\n]+\n\z/],
+        ["redis://alice:$PW\@127.0.0.1:$PORT/0",
+         qr/\Awsgate-token: redis \Q***\E\@127\.0\.0\.1:$PORT: AUTH: WRONGPASS [^\n]+\n\z/],
+        ["redis://alice:$PW\@127.0.0.1:$np/0",
+         qr/\Awsgate-token: redis \Q***\E\@127\.0\.0\.1:$np: AUTH: ERR \(the reply is not shown[^\n]+\n\z/],
+        ["redis://:$PW\@127.0.0.1:$np/0",
+         qr/\Awsgate-token: redis \Q***\E\@127\.0\.0\.1:$np: AUTH: ERR \(the reply is not shown[^\n]+\n\z/],
+    );
+    for my $d (@down) {
+        my ($url, $msg) = @$d;
+        for my $args (['issue', $W_ISSUE], ['status', $W_ISSUE]) {
+            my $before = snapshot();
+            my ($rc, $out, $err) =
+                cli({ env => { WSGATE_REDIS_URL => $url } }, @$args);
+            Test::More::is($rc, 1, "password, no Redis [$url @$args]: exit 1");
+            Test::More::like($err, $msg,
+                "password, no Redis [$url @$args]: one line, *** for the credentials")
+                or Test::More::diag($err);
+            Test::More::unlike("$out$err", $PW_RE,
+                "password, no Redis [$url @$args]: the password is not shown");
+            Test::More::is($out, '', "password, no Redis [$url @$args]: nothing on stdout");
+            Test::More::ok(snapshot() eq $before,
+                           "password, no Redis [$url @$args]: nothing written");
+        }
+    }
+    # the renamed AUTH really does quote the password: the check above can fail
+    my $r = eval { redis_cmd_on($NOAUTH, 'AUTH', 'alice', $PW) };
+    Test::More::like($@, qr/unknown command.*\Q$PW\E/,
+                     'a server without AUTH quotes the password in its error');
+}
+
 # README ops: tokens a control plane would mint (the ops run in the blocks)
 our $D_ISSUE   = gen_token();
 our $D_ISSUE2  = gen_token();
