@@ -5,7 +5,9 @@
 
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
@@ -14,8 +16,20 @@
 #include "ngx_http_wsgate_check.h"
 
 
-#define NGX_HTTP_WSGATE_HOST_MAX   253
 #define NGX_HTTP_WSGATE_LABEL_MAX  63
+
+/* what a valid host name is, for the rules that follow */
+#define NGX_HTTP_WSGATE_NAME_DNS        0
+#define NGX_HTTP_WSGATE_NAME_NUMERIC    1
+#define NGX_HTTP_WSGATE_NAME_LOCALHOST  2
+#define NGX_HTTP_WSGATE_NAME_INTERNAL   3
+
+/* ngx_http_wsgate_json_scan() */
+#define NGX_HTTP_WSGATE_JSON_NUL        1   /* a string holds \u0000 */
+#define NGX_HTTP_WSGATE_JSON_NUL_KEY    2   /* a key holds \u0000 */
+
+/* keys of one object sorted on the stack; more are sorted on the heap */
+#define NGX_HTTP_WSGATE_JSON_KEYS       16
 
 
 typedef struct {
@@ -36,20 +50,32 @@ typedef struct {
 
 
 static int ngx_http_wsgate_url_char(u_char c);
-static const char *ngx_http_wsgate_url_check_name(const u_char *host,
-    size_t len, int allow_private);
+static const char *ngx_http_wsgate_url_split(const u_char *url, size_t len,
+    const u_char **host, size_t *host_len, int *ipv6);
+static const char *ngx_http_wsgate_name_parse(const u_char *host,
+    size_t len, int *kind);
+static int ngx_http_wsgate_name_zone(const u_char *name, size_t len,
+    const char *zone);
 static int ngx_http_wsgate_inet4_parse(const u_char *p, size_t len,
     uint32_t *addr);
 static const char *ngx_http_wsgate_inet4_check(uint32_t addr,
     int allow_private);
-static const char *ngx_http_wsgate_inet6_check(const u_char *host,
-    size_t len, int allow_private);
+static const char *ngx_http_wsgate_inet6_check(const u_char *a,
+    int allow_private);
+static int ngx_http_wsgate_json_ws(u_char c);
 static int ngx_http_wsgate_json_scan(const u_char *p, size_t len);
+static int ngx_http_wsgate_json_nul_member(const u_char *p, size_t len,
+    const cJSON *obj, const cJSON *member);
 static cJSON *ngx_http_wsgate_json_parse(const u_char *body, size_t len,
     int *nul);
-static int ngx_http_wsgate_json_key_eq(const char *key, const char *name);
+static uint32_t ngx_http_wsgate_utf8_next(const u_char **pp);
+static uint32_t ngx_http_wsgate_case_fold(uint32_t c);
+static int ngx_http_wsgate_json_key_cmp(const char *a, const char *b);
+static int ngx_http_wsgate_json_key_qcmp(const void *a, const void *b);
 static cJSON *ngx_http_wsgate_json_member(const cJSON *obj, const char *name,
     int *dup);
+static int ngx_http_wsgate_json_fold_dup(const cJSON *json);
+static int ngx_http_wsgate_json_keys_dup(const cJSON *obj, size_t n);
 static int ngx_http_wsgate_register_verdict(const cJSON *json,
     int allow_private, ngx_http_wsgate_verdict_t *v, u_char *id);
 
@@ -62,7 +88,24 @@ static int ngx_http_wsgate_register_verdict(const cJSON *json,
     ((uint32_t) (0xffffffffu << (32 - (bits))))
 
 
+/*
+ * The first matching range decides: the cloud metadata addresses come
+ * first, so that neither their wider range nor allow_private admits them.
+ */
+
 static const ngx_http_wsgate_range4_t  ngx_http_wsgate_ranges4[] = {
+
+    /* AWS, GCP, Azure, OpenStack, Oracle, DigitalOcean, ... */
+    { ngx_http_wsgate_in4(169, 254, 169, 254), ngx_http_wsgate_mask4(32),
+      NGX_HTTP_WSGATE_URL_METADATA, 0 },
+
+    /* Alibaba Cloud, inside CGNAT */
+    { ngx_http_wsgate_in4(100, 100, 100, 200), ngx_http_wsgate_mask4(32),
+      NGX_HTTP_WSGATE_URL_METADATA, 0 },
+
+    /* the Azure wire server, a public address otherwise */
+    { ngx_http_wsgate_in4(168, 63, 129, 16), ngx_http_wsgate_mask4(32),
+      NGX_HTTP_WSGATE_URL_METADATA, 0 },
 
     { ngx_http_wsgate_in4(0, 0, 0, 0), ngx_http_wsgate_mask4(8),
       NGX_HTTP_WSGATE_URL_UNSPECIFIED, 0 },
@@ -115,6 +158,13 @@ static const ngx_http_wsgate_range4_t  ngx_http_wsgate_ranges4[] = {
 
 static const ngx_http_wsgate_range6_t  ngx_http_wsgate_ranges6[] = {
 
+    /* metadata: AWS fd00:ec2::254 and GCP fd20:ce::254, inside fd00::/8 */
+    { { 0xfd, 0, 0x0e, 0xc2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 },
+      128, -1, NGX_HTTP_WSGATE_URL_METADATA, 0 },
+
+    { { 0xfd, 0x20, 0, 0xce, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x54 },
+      128, -1, NGX_HTTP_WSGATE_URL_METADATA, 0 },
+
     { { 0 }, 128, -1, NGX_HTTP_WSGATE_URL_UNSPECIFIED, 0 },
 
     { { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1 }, 128, -1,
@@ -137,6 +187,12 @@ static const ngx_http_wsgate_range6_t  ngx_http_wsgate_ranges6[] = {
 
     /* discard-only 100::/64 */
     { { 0x01, 0 }, 64, -1, NGX_HTTP_WSGATE_URL_RESERVED, 0 },
+
+    /*
+     * Teredo 2001::/32: a tunnel to the IPv4 address in the last 32 bits
+     * (inverted), which could be anything: blocked as a whole
+     */
+    { { 0x20, 0x01, 0, 0 }, 32, -1, NGX_HTTP_WSGATE_URL_TEREDO, 0 },
 
     /* benchmarking 2001:2::/48 */
     { { 0x20, 0x01, 0, 0x02 }, 48, -1, NGX_HTTP_WSGATE_URL_RESERVED, 0 },
@@ -191,11 +247,117 @@ ngx_http_wsgate_url_char(u_char c)
 const char *
 ngx_http_wsgate_url_check(const u_char *url, size_t len, int allow_private)
 {
-    int            ipv6;
+    int            ipv6, kind;
+    char           text[INET6_ADDRSTRLEN];
+    size_t         n;
+    u_char         a[16];
+    uint32_t       addr;
+    const char    *reason;
+    const u_char  *host;
+
+    reason = ngx_http_wsgate_url_split(url, len, &host, &n, &ipv6);
+
+    if (reason != NULL) {
+        return reason;
+    }
+
+    if (ipv6) {
+        /* no zone id: "%25" never passes inet_pton() */
+
+        if (n >= sizeof(text)) {
+            return NGX_HTTP_WSGATE_URL_HOST;
+        }
+
+        memcpy(text, host, n);
+        text[n] = '\0';
+
+        if (inet_pton(AF_INET6, text, a) != 1) {
+            return NGX_HTTP_WSGATE_URL_HOST;
+        }
+
+        return ngx_http_wsgate_addr_check(AF_INET6, a, allow_private);
+    }
+
+    reason = ngx_http_wsgate_name_parse(host, n, &kind);
+
+    if (reason != NULL) {
+        return reason;
+    }
+
+    switch (kind) {
+
+    case NGX_HTTP_WSGATE_NAME_NUMERIC:
+
+        /* only the canonical dotted quad, without a trailing dot */
+
+        if (host[n - 1] == '.'
+            || ngx_http_wsgate_inet4_parse(host, n, &addr) != 0)
+        {
+            return NGX_HTTP_WSGATE_URL_NUMERIC;
+        }
+
+        a[0] = (u_char) (addr >> 24);
+        a[1] = (u_char) (addr >> 16);
+        a[2] = (u_char) (addr >> 8);
+        a[3] = (u_char) addr;
+
+        return ngx_http_wsgate_addr_check(AF_INET, a, allow_private);
+
+    case NGX_HTTP_WSGATE_NAME_LOCALHOST:
+
+        /* local development only: by name it is 127.0.0.1 */
+        return allow_private ? NULL : NGX_HTTP_WSGATE_URL_LOOPBACK;
+
+    case NGX_HTTP_WSGATE_NAME_INTERNAL:
+        return NGX_HTTP_WSGATE_URL_INTERNAL;
+
+    default: /* NGX_HTTP_WSGATE_NAME_DNS */
+        return NULL;
+    }
+}
+
+
+int
+ngx_http_wsgate_url_host(const u_char *url, size_t len, const u_char **host,
+    size_t *host_len)
+{
+    int            ipv6, kind;
+    size_t         n;
+    const u_char  *p;
+
+    if (ngx_http_wsgate_url_split(url, len, &p, &n, &ipv6) != NULL
+        || ipv6
+        || ngx_http_wsgate_name_parse(p, n, &kind) != NULL
+        || kind != NGX_HTTP_WSGATE_NAME_DNS)
+    {
+        return 0;
+    }
+
+    if (p[n - 1] == '.') {
+        n--;
+    }
+
+    *host = p;
+    *host_len = n;
+
+    return 1;
+}
+
+
+/*
+ * The URL up to its host: characters, scheme, authority, userinfo and
+ * port.  Returns NULL and the host (without the brackets of an IPv6
+ * literal, not empty), or a reason.
+ */
+
+static const char *
+ngx_http_wsgate_url_split(const u_char *url, size_t len, const u_char **host,
+    size_t *host_len, int *ipv6)
+{
     size_t         i, n;
     u_char         c;
     uint32_t       port;
-    const u_char  *p, *q, *last, *auth, *auth_end, *host, *host_end;
+    const u_char  *p, *q, *last, *auth, *auth_end, *h, *h_end;
 
     if (url == NULL || len == 0) {
         return NGX_HTTP_WSGATE_URL_INVALID;
@@ -287,35 +449,35 @@ ngx_http_wsgate_url_check(const u_char *url, size_t len, int allow_private)
     }
 
     if (auth < auth_end && *auth == '[') {
-        host = auth + 1;
-        host_end = memchr(host, ']', auth_end - host);
+        h = auth + 1;
+        h_end = memchr(h, ']', auth_end - h);
 
-        if (host_end == NULL || host_end == host) {
+        if (h_end == NULL || h_end == h) {
             return NGX_HTTP_WSGATE_URL_HOST;
         }
 
-        p = host_end + 1;
+        p = h_end + 1;
 
         if (p < auth_end && *p != ':') {
             return NGX_HTTP_WSGATE_URL_HOST;
         }
 
-        ipv6 = 1;
+        *ipv6 = 1;
 
     } else {
-        host = auth;
-        host_end = memchr(auth, ':', auth_end - auth);
+        h = auth;
+        h_end = memchr(auth, ':', auth_end - auth);
 
-        if (host_end == NULL) {
-            host_end = auth_end;
+        if (h_end == NULL) {
+            h_end = auth_end;
         }
 
-        if (host_end == host) {
+        if (h_end == h) {
             return NGX_HTTP_WSGATE_URL_NO_HOST;
         }
 
-        p = host_end;
-        ipv6 = 0;
+        p = h_end;
+        *ipv6 = 0;
     }
 
     /* port = 1*5DIGIT, 1..65535 */
@@ -340,24 +502,24 @@ ngx_http_wsgate_url_check(const u_char *url, size_t len, int allow_private)
         }
     }
 
-    if (ipv6) {
-        return ngx_http_wsgate_inet6_check(host, host_end - host,
-                                           allow_private);
-    }
+    *host = h;
+    *host_len = h_end - h;
 
-    return ngx_http_wsgate_url_check_name(host, host_end - host,
-                                          allow_private);
+    return NULL;
 }
 
 
+/*
+ * A host that is not an IPv6 literal: its characters and labels, then
+ * what kind of name it is.  Returns NULL and the kind, or a reason.
+ */
+
 static const char *
-ngx_http_wsgate_url_check_name(const u_char *host, size_t len,
-    int allow_private)
+ngx_http_wsgate_name_parse(const u_char *host, size_t len, int *kind)
 {
     int            numeric;
     size_t         i, n, label;
     u_char         c;
-    uint32_t       addr;
     const u_char  *s;
 
     n = len;
@@ -427,16 +589,65 @@ ngx_http_wsgate_url_check_name(const u_char *host, size_t len,
         }
     }
 
-    if (!numeric) {
-        /* a name: not resolved here, so "localhost" passes by name */
+    if (numeric) {
+        *kind = NGX_HTTP_WSGATE_NAME_NUMERIC;
         return NULL;
     }
 
-    if (n != len || ngx_http_wsgate_inet4_parse(host, n, &addr) != 0) {
-        return NGX_HTTP_WSGATE_URL_NUMERIC;
+    /* RFC 6761: "localhost." and the names below it are the loopback */
+
+    if (ngx_http_wsgate_name_zone(host, n, "localhost") != 0) {
+        *kind = NGX_HTTP_WSGATE_NAME_LOCALHOST;
+        return NULL;
     }
 
-    return ngx_http_wsgate_inet4_check(addr, allow_private);
+    /*
+     * The metadata service by name (GCP resolves "metadata" through its
+     * search domain), cloud-internal zones and mDNS: never a push URL,
+     * and what they resolve to is not for the public DNS to say.
+     */
+
+    if (ngx_http_wsgate_name_zone(host, n, "metadata") == 1
+        || ngx_http_wsgate_name_zone(host, n, "internal") == 2
+        || ngx_http_wsgate_name_zone(host, n, "local") == 2)
+    {
+        *kind = NGX_HTTP_WSGATE_NAME_INTERNAL;
+        return NULL;
+    }
+
+    *kind = NGX_HTTP_WSGATE_NAME_DNS;
+
+    return NULL;
+}
+
+
+/* 1 when name is zone (any case), 2 when it is a name below zone, else 0 */
+
+static int
+ngx_http_wsgate_name_zone(const u_char *name, size_t len, const char *zone)
+{
+    size_t         i, n;
+    const u_char  *p;
+
+    n = strlen(zone);
+
+    if (len < n) {
+        return 0;
+    }
+
+    p = name + len - n;
+
+    for (i = 0; i < n; i++) {
+        if ((p[i] | 0x20) != (u_char) zone[i]) {
+            return 0;
+        }
+    }
+
+    if (len == n) {
+        return 1;
+    }
+
+    return (p[-1] == '.') ? 2 : 0;
 }
 
 
@@ -518,29 +729,33 @@ ngx_http_wsgate_inet4_check(uint32_t addr, int allow_private)
 }
 
 
-static const char *
-ngx_http_wsgate_inet6_check(const u_char *host, size_t len,
-    int allow_private)
+const char *
+ngx_http_wsgate_addr_check(int family, const u_char *addr, int allow_private)
 {
-    char                             text[INET6_ADDRSTRLEN];
+    uint32_t  a4;
+
+    switch (family) {
+
+    case AF_INET:
+        a4 = ngx_http_wsgate_in4(addr[0], addr[1], addr[2], addr[3]);
+        return ngx_http_wsgate_inet4_check(a4, allow_private);
+
+    case AF_INET6:
+        return ngx_http_wsgate_inet6_check(addr, allow_private);
+
+    default:
+        return NGX_HTTP_WSGATE_URL_HOST;
+    }
+}
+
+
+static const char *
+ngx_http_wsgate_inet6_check(const u_char *a, int allow_private)
+{
     size_t                           i, full, rest;
-    u_char                           a[16];
     uint32_t                         addr;
     const char                      *reason;
     const ngx_http_wsgate_range6_t  *r;
-
-    /* no zone id: "%25" never passes inet_pton() */
-
-    if (len >= sizeof(text)) {
-        return NGX_HTTP_WSGATE_URL_HOST;
-    }
-
-    memcpy(text, host, len);
-    text[len] = '\0';
-
-    if (inet_pton(AF_INET6, text, a) != 1) {
-        return NGX_HTTP_WSGATE_URL_HOST;
-    }
 
     for (i = 0; i < ngx_http_wsgate_nelts(ngx_http_wsgate_ranges6); i++) {
         r = &ngx_http_wsgate_ranges6[i];
@@ -581,19 +796,129 @@ ngx_http_wsgate_inet6_check(const u_char *host, size_t len,
 
 
 /*
+ * One pass over the path's segments.  %2F and %5C are what a backend may
+ * decode into a separator nginx never saw, ";" starts parameters that
+ * some servers strip (Tomcat: "/a;x/../b"), and a dot segment that nginx
+ * did not merge (encoded) or that it merged before the bind was checked
+ * ("..") may name another path to the backend than to wsgate.
+ */
+
+const char *
+ngx_http_wsgate_path_check(const u_char *uri, size_t len)
+{
+    int            hi, lo;
+    size_t         dots;
+    u_char         c;
+    unsigned int   encoded, other;
+    const u_char  *p, *last;
+
+    if (uri == NULL || len == 0) {
+        return NULL;
+    }
+
+    last = memchr(uri, '?', len);
+
+    if (last == NULL) {
+        last = uri + len;
+    }
+
+    dots = 0;
+    encoded = 0;
+    other = 0;
+
+    for (p = uri; /* void */; p++) {
+
+        if (p == last || *p == '/') {
+
+            /* the end of a segment */
+
+            if (dots && !other) {
+                if (encoded) {
+                    return NGX_HTTP_WSGATE_PATH_DOT;
+                }
+
+                if (dots == 2) {
+                    return NGX_HTTP_WSGATE_PATH_DOTDOT;
+                }
+            }
+
+            if (p == last) {
+                return NULL;
+            }
+
+            dots = 0;
+            encoded = 0;
+            other = 0;
+            continue;
+        }
+
+        c = *p;
+
+        if (c == ';') {
+            return NGX_HTTP_WSGATE_PATH_PARAM;
+        }
+
+        if (c == '.') {
+            dots++;
+            continue;
+        }
+
+        if (c == '%' && last - p > 2) {
+            hi = ngx_http_wsgate_hex_value(p[1]);
+            lo = ngx_http_wsgate_hex_value(p[2]);
+
+            if (hi >= 0 && lo >= 0) {
+                p += 2;
+
+                switch (hi * 16 + lo) {
+
+                case '/':
+                    return NGX_HTTP_WSGATE_PATH_SLASH;
+
+                case '\\':
+                    return NGX_HTTP_WSGATE_PATH_BACKSLASH;
+
+                case '.':
+                    dots++;
+                    encoded = 1;
+                    continue;
+
+                default:
+                    other = 1;
+                    continue;
+                }
+            }
+        }
+
+        other = 1;
+    }
+}
+
+
+static int
+ngx_http_wsgate_json_ws(u_char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+
+/*
  * cJSON is lenient where a backend's parser is not: it takes any byte
  * below 0x20 for whitespace, copies raw control characters into strings,
  * and ends a string at an escaped NUL.  Returns -1 for a raw control
- * character (not JSON), 1 when a string holds \u0000, else 0.
+ * character (not JSON), else NGX_HTTP_WSGATE_JSON_NUL when a string holds
+ * \u0000, with NGX_HTTP_WSGATE_JSON_NUL_KEY when one of those is a key
+ * (a string followed by ":").
  */
 
 static int
 ngx_http_wsgate_json_scan(const u_char *p, size_t len)
 {
-    int            nul, str;
+    int            rc, nul, str;
     u_char         c;
-    const u_char  *last;
+    const u_char  *q, *last;
 
+    rc = 0;
     nul = 0;
     str = 0;
 
@@ -603,10 +928,9 @@ ngx_http_wsgate_json_scan(const u_char *p, size_t len)
         if (!str) {
             if (c == '"') {
                 str = 1;
+                nul = 0;
 
-            } else if (c < 0x20 && c != ' ' && c != '\t' && c != '\n'
-                       && c != '\r')
-            {
+            } else if (c < 0x20 && !ngx_http_wsgate_json_ws(c)) {
                 return -1;
             }
 
@@ -619,6 +943,21 @@ ngx_http_wsgate_json_scan(const u_char *p, size_t len)
 
         if (c == '"') {
             str = 0;
+
+            if (!nul) {
+                continue;
+            }
+
+            rc |= NGX_HTTP_WSGATE_JSON_NUL;
+
+            for (q = p + 1; q < last && ngx_http_wsgate_json_ws(*q); q++) {
+                /* void */
+            }
+
+            if (q < last && *q == ':') {
+                rc |= NGX_HTTP_WSGATE_JSON_NUL_KEY;
+            }
+
             continue;
         }
 
@@ -639,7 +978,100 @@ ngx_http_wsgate_json_scan(const u_char *p, size_t len)
         /* the hex digits of \uXXXX are plain characters for this scan */
     }
 
-    return nul;
+    return rc;
+}
+
+
+/*
+ * Whether member (a child of obj, the top-level object that cJSON parsed
+ * from p) has a string value holding \u0000: cJSON's copy of it ends at
+ * the NUL.  Its members are counted in the text as cJSON lists them: the
+ * n-th key at depth 1 is the n-th child.
+ */
+
+static int
+ngx_http_wsgate_json_nul_member(const u_char *p, size_t len,
+    const cJSON *obj, const cJSON *member)
+{
+    int            nul, str;
+    size_t         depth, index, n;
+    u_char         c;
+    const cJSON   *item;
+    const u_char  *q, *last;
+
+    index = 1;
+
+    for (item = obj->child; item != member; item = item->next) {
+        index++;
+    }
+
+    n = 0;
+    nul = 0;
+    str = 0;
+    depth = 0;
+
+    for (last = p + len; p < last; p++) {
+        c = *p;
+
+        if (!str) {
+            if (c == '{' || c == '[') {
+                depth++;
+
+            } else if (c == '}' || c == ']') {
+                depth--;
+
+            } else if (c == '"') {
+                str = 1;
+                nul = 0;
+            }
+
+            continue;
+        }
+
+        if (c == '"') {
+            str = 0;
+
+            if (depth != 1) {
+                continue;
+            }
+
+            for (q = p + 1; q < last && ngx_http_wsgate_json_ws(*q); q++) {
+                /* void */
+            }
+
+            if (q < last && *q == ':') {
+                /* a key: the next member starts */
+
+                if (++n > index) {
+                    return 0;
+                }
+
+                continue;
+            }
+
+            if (n == index) {
+                return nul;
+            }
+
+            continue;
+        }
+
+        if (c != '\\') {
+            continue;
+        }
+
+        if (++p == last) {
+            return 0;
+        }
+
+        if (*p == 'u' && last - p > 4
+            && p[1] == '0' && p[2] == '0' && p[3] == '0' && p[4] == '0')
+        {
+            nul = 1;
+        }
+    }
+
+    return 0;
 }
 
 
@@ -674,7 +1106,7 @@ ngx_http_wsgate_json_parse(const u_char *body, size_t len, int *nul)
     last = body + len;
 
     for (p = (const u_char *) end; p < last; p++) {
-        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+        if (!ngx_http_wsgate_json_ws(*p)) {
             cJSON_Delete(json);
             return NULL;
         }
@@ -686,33 +1118,187 @@ ngx_http_wsgate_json_parse(const u_char *body, size_t len, int *nul)
 }
 
 
-static int
-ngx_http_wsgate_json_key_eq(const char *key, const char *name)
+/*
+ * The next code point of a NUL-terminated string, as Go decodes UTF-8:
+ * a byte that does not start a valid, shortest, non-surrogate sequence
+ * is U+FFFD on its own (so "\xff" and "\xfe" are the same key to Go).
+ * cJSON checks escapes only, not raw UTF-8.  Never reads past the NUL:
+ * it is no continuation byte.
+ */
+
+static uint32_t
+ngx_http_wsgate_utf8_next(const u_char **pp)
 {
-    u_char  a, b;
+    size_t         i, n;
+    u_char         c;
+    uint32_t       u, min;
+    const u_char  *p;
 
-    for ( ;; ) {
-        a = (u_char) *key++;
-        b = (u_char) *name++;
+    p = *pp;
+    c = p[0];
 
-        if (a >= 'A' && a <= 'Z') {
-            a |= 0x20;
+    if (c < 0x80) {
+        *pp = p + 1;
+        return c;
+    }
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 1;
+        u = c & 0x1f;
+        min = 0x80;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 2;
+        u = c & 0x0f;
+        min = 0x800;
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 3;
+        u = c & 0x07;
+        min = 0x10000;
+
+    } else {
+        goto invalid;
+    }
+
+    for (i = 1; i <= n; i++) {
+        if ((p[i] & 0xc0) != 0x80) {
+            goto invalid;
         }
 
-        if (a != b) {
-            return 0;
+        u = (u << 6) | (p[i] & 0x3f);
+    }
+
+    if (u < min || u > 0x10ffff || (u >= 0xd800 && u <= 0xdfff)) {
+        goto invalid;
+    }
+
+    *pp = p + 1 + n;
+
+    return u;
+
+invalid:
+
+    *pp = p + 1;
+
+    return 0xfffd;
+}
+
+
+/* the simple case folding table documented in ngx_http_wsgate_check.h */
+
+static uint32_t
+ngx_http_wsgate_case_fold(uint32_t c)
+{
+    if (c < 0x80) {
+        return (c >= 'A' && c <= 'Z') ? c + 0x20 : c;
+    }
+
+    if (c < 0x100) {
+        if (c == 0xb5) {
+            return 0x3bc;
         }
 
-        if (a == '\0') {
-            return 1;
+        return (c >= 0xc0 && c <= 0xde && c != 0xd7) ? c + 0x20 : c;
+    }
+
+    if (c < 0x180) {
+
+        switch (c) {
+
+        /* Go folds both to "I", as it folds "i" */
+        case 0x130:
+        case 0x131:
+            return 'i';
+
+        case 0x178:
+            return 0xff;
+
+        case 0x17f:
+            return 's';
+
+        /* no case pair */
+        case 0x138:
+        case 0x149:
+            return c;
         }
+
+        /* capitals are odd here, even elsewhere in Latin Extended-A */
+
+        if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e)) {
+            return (c & 1) ? c + 1 : c;
+        }
+
+        return c | 1;
+    }
+
+    if (c >= 0x391 && c <= 0x3a9) {
+        return (c == 0x3a2) ? c : c + 0x20;
+    }
+
+    if (c >= 0x400 && c <= 0x40f) {
+        return c + 0x50;
+    }
+
+    if (c >= 0x410 && c <= 0x42f) {
+        return c + 0x20;
+    }
+
+    switch (c) {
+
+    case 0x3c2:
+        return 0x3c3;
+
+    case 0x1e9e:
+        return 0xdf;
+
+    case 0x212a:
+        return 'k';
+
+    case 0x212b:
+        return 0xe5;
+
+    default:
+        return c;
     }
 }
 
 
+/* compares two keys after case folding, as strcmp() does */
+
+static int
+ngx_http_wsgate_json_key_cmp(const char *a, const char *b)
+{
+    uint32_t       ca, cb;
+    const u_char  *p, *q;
+
+    p = (const u_char *) a;
+    q = (const u_char *) b;
+
+    while (*p != '\0' && *q != '\0') {
+        ca = ngx_http_wsgate_case_fold(ngx_http_wsgate_utf8_next(&p));
+        cb = ngx_http_wsgate_case_fold(ngx_http_wsgate_utf8_next(&q));
+
+        if (ca != cb) {
+            return (ca < cb) ? -1 : 1;
+        }
+    }
+
+    return (*p != '\0') - (*q != '\0');
+}
+
+
+static int
+ngx_http_wsgate_json_key_qcmp(const void *a, const void *b)
+{
+    return ngx_http_wsgate_json_key_cmp(*(const char * const *) a,
+                                        *(const char * const *) b);
+}
+
+
 /*
- * The member named exactly name (name is lower case), or NULL; *dup is
- * set when name appears more than once in any ASCII case.
+ * The member named exactly name, or NULL; *dup is set when name appears
+ * more than once under case folding ("id", "ID", "\u0131d").
  */
 
 static cJSON *
@@ -726,7 +1312,7 @@ ngx_http_wsgate_json_member(const cJSON *obj, const char *name, int *dup)
 
     for (item = obj->child; item != NULL; item = item->next) {
         if (item->string == NULL
-            || !ngx_http_wsgate_json_key_eq(item->string, name))
+            || ngx_http_wsgate_json_key_cmp(item->string, name) != 0)
         {
             continue;
         }
@@ -744,6 +1330,87 @@ ngx_http_wsgate_json_member(const cJSON *obj, const char *name, int *dup)
 }
 
 
+/*
+ * 1 when an object anywhere in json has two keys equal under case
+ * folding (Go would give both to one field, cJSON keeps both), -1 when
+ * out of memory, else 0.  The depth is cJSON's nesting limit at most.
+ */
+
+static int
+ngx_http_wsgate_json_fold_dup(const cJSON *json)
+{
+    int           rc;
+    size_t        n;
+    const cJSON  *item;
+
+    n = 0;
+
+    for (item = json->child; item != NULL; item = item->next) {
+        n++;
+
+        if (cJSON_IsObject(item) || cJSON_IsArray(item)) {
+            rc = ngx_http_wsgate_json_fold_dup(item);
+
+            if (rc != 0) {
+                return rc;
+            }
+        }
+    }
+
+    if (!cJSON_IsObject(json) || n < 2) {
+        return 0;
+    }
+
+    return ngx_http_wsgate_json_keys_dup(json, n);
+}
+
+
+/* the keys of obj (n of them) sorted: equal ones are neighbours */
+
+static int
+ngx_http_wsgate_json_keys_dup(const cJSON *obj, size_t n)
+{
+    int           rc;
+    size_t        i;
+    const char  **keys, *stack[NGX_HTTP_WSGATE_JSON_KEYS];
+    const cJSON  *item;
+
+    if (n <= NGX_HTTP_WSGATE_JSON_KEYS) {
+        keys = stack;
+
+    } else {
+        keys = malloc(n * sizeof(const char *));
+
+        if (keys == NULL) {
+            return -1;
+        }
+    }
+
+    i = 0;
+
+    for (item = obj->child; item != NULL; item = item->next) {
+        keys[i++] = (item->string != NULL) ? item->string : "";
+    }
+
+    qsort(keys, n, sizeof(const char *), ngx_http_wsgate_json_key_qcmp);
+
+    rc = 0;
+
+    for (i = 1; i < n; i++) {
+        if (ngx_http_wsgate_json_key_cmp(keys[i - 1], keys[i]) == 0) {
+            rc = 1;
+            break;
+        }
+    }
+
+    if (keys != stack) {
+        free(keys);
+    }
+
+    return rc;
+}
+
+
 int
 ngx_http_wsgate_register_check(const u_char *body, size_t len,
     int allow_private, ngx_http_wsgate_verdict_t *v, u_char *id)
@@ -752,6 +1419,7 @@ ngx_http_wsgate_register_check(const u_char *body, size_t len,
     cJSON  *json;
 
     nul = 0;
+    v->host_len = 0;
 
     json = ngx_http_wsgate_json_parse(body, len, &nul);
 
@@ -767,12 +1435,42 @@ ngx_http_wsgate_register_check(const u_char *body, size_t len,
         rc = -1;
 
     } else if (nul) {
+        /* in keys too: "id\u0000x" would be "id" to cJSON */
         v->field = "body";
         v->reason = NGX_HTTP_WSGATE_REG_NUL;
         rc = -1;
 
     } else {
         rc = ngx_http_wsgate_register_verdict(json, allow_private, v, id);
+    }
+
+    if (rc == 0) {
+        /* the checked keys are single already: this finds the others */
+
+        switch (ngx_http_wsgate_json_fold_dup(json)) {
+
+        case 0:
+            break;
+
+        case 1:
+            v->field = "body";
+            v->reason = NGX_HTTP_WSGATE_REG_FOLD_DUP;
+            rc = -1;
+            break;
+
+        default:
+            v->field = "body";
+            v->reason = NGX_HTTP_WSGATE_REG_NOT_JSON;
+            rc = -1;
+        }
+    }
+
+    if (rc != 0) {
+        v->host_len = 0;
+
+    } else {
+        v->field = NULL;
+        v->reason = NULL;
     }
 
     cJSON_Delete(json);
@@ -785,9 +1483,11 @@ static int
 ngx_http_wsgate_register_verdict(const cJSON *json, int allow_private,
     ngx_http_wsgate_verdict_t *v, u_char *id)
 {
-    int          dup;
-    cJSON       *uuid, *item, *card, *name;
-    const char  *reason;
+    int            dup;
+    cJSON         *uuid, *item, *card, *name;
+    size_t         len, host_len;
+    const char    *reason;
+    const u_char  *url, *host;
 
     /* "id" */
 
@@ -845,12 +1545,21 @@ ngx_http_wsgate_register_verdict(const cJSON *json, int allow_private,
         return -1;
     }
 
-    reason = ngx_http_wsgate_url_check((u_char *) item->valuestring,
-                                       strlen(item->valuestring),
-                                       allow_private);
+    url = (const u_char *) item->valuestring;
+    len = strlen(item->valuestring);
+
+    reason = ngx_http_wsgate_url_check(url, len, allow_private);
+
     if (reason != NULL) {
         v->reason = reason;
         return -1;
+    }
+
+    /* the name is gone with cJSON's tree: the caller gets a copy */
+
+    if (ngx_http_wsgate_url_host(url, len, &host, &host_len)) {
+        memcpy(v->host, host, host_len);
+        v->host_len = host_len;
     }
 
     /* "agent_card" */
@@ -898,9 +1607,6 @@ ngx_http_wsgate_register_verdict(const cJSON *json, int allow_private,
         return -1;
     }
 
-    v->field = NULL;
-    v->reason = NULL;
-
     return 0;
 }
 
@@ -912,16 +1618,26 @@ ngx_http_wsgate_a2a_check(const u_char *body, size_t len)
     cJSON       *json, *item;
     const char  *reason;
 
+    nul = 0;
+
     json = ngx_http_wsgate_json_parse(body, len, &nul);
 
     if (json == NULL) {
         return NGX_HTTP_WSGATE_A2A_NOT_JSON;
     }
 
-    /* \u0000 is payload data here: the envelope checks are types only */
+    /*
+     * \u0000 is payload data here, but not in a key ("id\u0000x" would be
+     * "id" to cJSON) nor in the checked values, that cJSON would cut.
+     */
 
     if (!cJSON_IsObject(json)) {
         reason = NGX_HTTP_WSGATE_A2A_NOT_OBJECT;
+        goto done;
+    }
+
+    if (nul & NGX_HTTP_WSGATE_JSON_NUL_KEY) {
+        reason = NGX_HTTP_WSGATE_A2A_NUL_KEY;
         goto done;
     }
 
@@ -933,7 +1649,8 @@ ngx_http_wsgate_a2a_check(const u_char *body, size_t len)
     }
 
     if (!cJSON_IsString(item) || item->valuestring == NULL
-        || strcmp(item->valuestring, "2.0") != 0)
+        || strcmp(item->valuestring, "2.0") != 0
+        || (nul && ngx_http_wsgate_json_nul_member(body, len, json, item)))
     {
         reason = NGX_HTTP_WSGATE_A2A_JSONRPC;
         goto done;
@@ -951,6 +1668,11 @@ ngx_http_wsgate_a2a_check(const u_char *body, size_t len)
         goto done;
     }
 
+    if (nul && ngx_http_wsgate_json_nul_member(body, len, json, item)) {
+        reason = NGX_HTTP_WSGATE_A2A_NUL_METHOD;
+        goto done;
+    }
+
     item = ngx_http_wsgate_json_member(json, "id", &dup);
 
     if (dup) {
@@ -963,7 +1685,26 @@ ngx_http_wsgate_a2a_check(const u_char *body, size_t len)
         goto done;
     }
 
-    reason = NULL;
+    if (nul && cJSON_IsString(item)
+        && ngx_http_wsgate_json_nul_member(body, len, json, item))
+    {
+        reason = NGX_HTTP_WSGATE_A2A_NUL_ID;
+        goto done;
+    }
+
+    switch (ngx_http_wsgate_json_fold_dup(json)) {
+
+    case 0:
+        reason = NULL;
+        break;
+
+    case 1:
+        reason = NGX_HTTP_WSGATE_A2A_FOLD_DUP;
+        break;
+
+    default:
+        reason = NGX_HTTP_WSGATE_A2A_NOT_JSON;
+    }
 
 done:
 

@@ -6,6 +6,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <arpa/inet.h>
 
 #include "unit.h"
 #include "ngx_http_wsgate_check.h"
@@ -33,6 +35,9 @@
 #define DOCUMENTATION "address in a blocked range (documentation)"
 #define CGNAT         "address in a blocked range (cgnat)"
 #define RESERVED      "address in a blocked range (reserved)"
+#define TEREDO        "address in a blocked range (teredo)"
+#define METADATA      "address in a blocked range (metadata)"
+#define INTERNAL      "internal host name"
 
 
 typedef struct {
@@ -57,7 +62,7 @@ static const url_case_t  url_cases[] = {
     URL("https://example.com/", OK),
     URL("HTTP://EXAMPLE.COM/path?q=1#frag", OK),
     URL("HtTpS://example.com:8443/a2a", OK),
-    URL("http://agent-1.internal:8000/push", OK),
+    URL("http://agent-1.internals:8000/push", OK),
     URL("http://ws_abc_1:8000/", OK),
     URL("http://a/", OK),
     URL("http://a", OK),
@@ -76,11 +81,44 @@ static const url_case_t  url_cases[] = {
     URL("http://example.com:0080", OK),
     URL("http://example.com:08080", OK),
 
-    /* names are not resolved: localhost is allowed by name */
-    URL("http://localhost:8080/", OK),
-    URL("http://LOCALHOST/", OK),
-    URL("http://LocalHost./", OK),
-    URL("http://agent.localhost/", OK),
+    /* localhost by name is the loopback: local development only */
+    URL2("http://localhost:8080/", LOOPBACK, OK),
+    URL2("http://LOCALHOST/", LOOPBACK, OK),
+    URL2("http://LocalHost./", LOOPBACK, OK),
+    URL2("http://agent.localhost/", LOOPBACK, OK),
+    URL2("http://a.b.LOCALHOST.:80/", LOOPBACK, OK),
+    URL2("http://127.0.0.1.localhost/", LOOPBACK, OK),
+    URL("http://localhost.example.com/", OK),
+    URL("http://mylocalhost/", OK),
+    URL("http://localhosts/", OK),
+    URL("http://agent-localhost/", OK),
+
+    /* internal names: refused whatever allow_private says */
+    URL("http://metadata/computeMetadata/v1/", INTERNAL),
+    URL("http://METADATA./", INTERNAL),
+    URL("http://metadata.google.internal/computeMetadata/v1/", INTERNAL),
+    URL("http://Metadata.Google.Internal./", INTERNAL),
+    URL("http://metadata.google.internal:80/", INTERNAL),
+    URL("http://agent-1.internal:8000/push", INTERNAL),
+    URL("http://x.INTERNAL", INTERNAL),
+    URL("http://a.b.c.internal./", INTERNAL),
+    URL("http://printer.local/", INTERNAL),
+    URL("http://Printer.LOCAL.:631/", INTERNAL),
+    URL("http://a.b.local", INTERNAL),
+    URL("http://metadata.example.com/", OK),
+    URL("http://x.metadata/", OK),
+    URL("http://google.metadata./", OK),
+    URL("http://metadata-1/", OK),
+    URL("http://my-metadata/", OK),
+    URL("http://internal/", OK),
+    URL("http://local/", OK),
+    URL("http://a.internal.example.com/", OK),
+    URL("http://a.local.example.com/", OK),
+    URL("http://a.xinternal/", OK),
+    URL("http://a.xlocal/", OK),
+    URL("http://a.localdomain/", OK),
+    URL("http://a.internal-x/", OK),
+    URL("http://metadata.google.internal.example/", OK),
 
     /* a name whose last label is not a number is a name */
     URL("http://1e100.net/", OK),
@@ -326,7 +364,16 @@ static const url_case_t  url_cases[] = {
     URL("http://127.0.0.1:8080/x", LOOPBACK),
     URL("http://127.255.255.255/", LOOPBACK),
     URL("http://127.1.2.3/", LOOPBACK),
-    URL("http://169.254.169.254/latest/meta-data/", LINK_LOCAL),
+    URL("http://169.254.169.254/latest/meta-data/", METADATA),
+    URL("http://169.254.169.253/", LINK_LOCAL),
+    URL("http://169.254.169.255/", LINK_LOCAL),
+    URL("http://169.254.170.2/", LINK_LOCAL),
+    URL("http://100.100.100.200/", METADATA),
+    URL("http://100.100.100.199/", CGNAT),
+    URL("http://100.100.100.201/", CGNAT),
+    URL("http://168.63.129.16/", METADATA),
+    URL("http://168.63.129.15/", OK),
+    URL("http://168.63.129.17/", OK),
     URL("http://169.254.0.1/", LINK_LOCAL),
     URL("http://169.254.255.255/", LINK_LOCAL),
     URL("http://224.0.0.1/", MULTICAST),
@@ -378,13 +425,33 @@ static const url_case_t  url_cases[] = {
     URL("http://[100::1]/", RESERVED),
     URL("http://[100::ffff:ffff:ffff:ffff]/", RESERVED),
     URL("http://[64:ff9b:1::1]/", RESERVED),
+    URL("http://[2001::1]/", TEREDO),
+    URL("http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/", TEREDO),
+    URL("http://[2001:0:ffff:ffff:ffff:ffff:ffff:ffff]/", TEREDO),
+    URL("http://[2001::]/", TEREDO),
+    URL("http://[2001:1::1]/", OK),
+    URL("http://[2000:ffff:ffff:ffff::1]/", OK),
+
+    /* the cloud metadata addresses over IPv6, even in fd00::/8 */
+    URL("http://[fd00:ec2::254]/", METADATA),
+    URL("http://[FD00:0EC2:0000:0000:0000:0000:0000:0254]:80/", METADATA),
+    URL("http://[fd20:ce::254]/", METADATA),
+    URL2("http://[fd00:ec2::253]/", UNIQUE_LOCAL, OK),
+    URL2("http://[fd00:ec2::255]/", UNIQUE_LOCAL, OK),
+    URL2("http://[fd20:ce::254:0]/", UNIQUE_LOCAL, OK),
+    URL2("http://[fd00:ec2::1:254]/", UNIQUE_LOCAL, OK),
+    URL2("http://[fd20:ce::255]/", UNIQUE_LOCAL, OK),
+    URL("http://[fe80::a9fe:a9fe]:80/", LINK_LOCAL),
 
     /* IPv4 inside IPv6: mapped, translated, NAT64, 6to4, compatible */
     URL("http://[::ffff:127.0.0.1]/", LOOPBACK),
     URL("http://[::ffff:7f00:1]/", LOOPBACK),
     URL("http://[0:0:0:0:0:ffff:7f00:1]/", LOOPBACK),
-    URL("http://[::FFFF:169.254.169.254]/", LINK_LOCAL),
-    URL("http://[::ffff:a9fe:a9fe]/", LINK_LOCAL),
+    URL("http://[::FFFF:169.254.169.254]/", METADATA),
+    URL("http://[::ffff:a9fe:a9fe]/", METADATA),
+    URL("http://[::ffff:a9fe:a9fd]/", LINK_LOCAL),
+    URL("http://[::ffff:168.63.129.16]/", METADATA),
+    URL("http://[::ffff:0:100.100.100.200]/", METADATA),
     URL("http://[::ffff:0.0.0.0]/", UNSPECIFIED),
     URL("http://[::ffff:0:0]/", UNSPECIFIED),
     URL("http://[::ffff:224.0.0.1]/", MULTICAST),
@@ -395,13 +462,18 @@ static const url_case_t  url_cases[] = {
     URL("http://[::ffff:0:8.8.8.8]/", OK),
     URL("http://[64:ff9b::127.0.0.1]/", LOOPBACK),
     URL("http://[64:ff9b::7f00:1]/", LOOPBACK),
-    URL("http://[64:ff9b::a9fe:a9fe]/", LINK_LOCAL),
+    URL("http://[64:ff9b::a9fe:a9fe]/", METADATA),
+    URL("http://[64:ff9b::a83f:8110]/", METADATA),
     URL2("http://[64:ff9b::10.0.0.1]/", PRIVATE, OK),
     URL("http://[2002:7f00:1::]/", LOOPBACK),
-    URL("http://[2002:a9fe:a9fe::1]/", LINK_LOCAL),
+    URL("http://[2002:a9fe:a9fe::1]/", METADATA),
+    URL("http://[2002:a83f:8110::]/", METADATA),
+    URL("http://[2002:a9fe:1::1]/", LINK_LOCAL),
     URL2("http://[2002:a00:1::1]/", PRIVATE, OK),
     URL("http://[::127.0.0.1]/", LOOPBACK),
-    URL("http://[::169.254.169.254]/", LINK_LOCAL),
+    URL("http://[::169.254.169.254]/", METADATA),
+    URL("http://[::168.63.129.16]/", METADATA),
+    URL("http://[::169.254.0.1]/", LINK_LOCAL),
     URL("http://[::8.8.8.8]/", RESERVED),
     URL("http://[::2]/", UNSPECIFIED),
     URL2("http://[::10.0.0.1]/", PRIVATE, RESERVED),
@@ -493,6 +565,271 @@ test_url_lengths(void)
 }
 
 
+/*
+ * Resolved addresses are judged as literals are: the table gives the
+ * address as text (parsed here with inet_pton), then every literal host
+ * of url_cases must get the same answer from addr_check() as from
+ * url_check(), for both allow_private values.
+ */
+
+typedef struct {
+    int          line;
+    int          family;
+    const char  *addr;
+    const char  *want;
+    const char  *want_private;
+} addr_case_t;
+
+
+#define A4(addr, want)          { __LINE__, AF_INET, addr, want, want }
+#define A4P(addr, want, priv)   { __LINE__, AF_INET, addr, want, priv }
+#define A6(addr, want)          { __LINE__, AF_INET6, addr, want, want }
+#define A6P(addr, want, priv)   { __LINE__, AF_INET6, addr, want, priv }
+
+
+static const addr_case_t  addr_cases[] = {
+    A4("8.8.8.8", OK),
+    A4("169.254.169.254", METADATA),
+    A4("100.100.100.200", METADATA),
+    A4("168.63.129.16", METADATA),
+    A4("169.254.1.1", LINK_LOCAL),
+    A4("127.0.0.53", LOOPBACK),
+    A4("0.0.0.0", UNSPECIFIED),
+    A4("100.64.1.1", CGNAT),
+    A4("198.18.0.1", RESERVED),
+    A4("255.255.255.255", RESERVED),
+    A4("224.0.0.251", MULTICAST),
+    A4("203.0.113.1", DOCUMENTATION),
+    A4P("10.0.0.1", PRIVATE, OK),
+    A4P("172.16.5.4", PRIVATE, OK),
+    A4P("192.168.1.1", PRIVATE, OK),
+    A6("2606:4700:4700::1111", OK),
+    A6("fd00:ec2::254", METADATA),
+    A6("fd20:ce::254", METADATA),
+    A6("::ffff:169.254.169.254", METADATA),
+    A6("64:ff9b::168.63.129.16", METADATA),
+    A6("2002:6464:64c8::", METADATA),
+    A6("2001::1", TEREDO),
+    A6("2001:0:53aa:64c:0:0:0:1", TEREDO),
+    A6("::1", LOOPBACK),
+    A6("::", UNSPECIFIED),
+    A6("fe80::1", LINK_LOCAL),
+    A6("fc00::1", UNIQUE_LOCAL),
+    A6("ff02::fb", MULTICAST),
+    A6("2001:db8::1", DOCUMENTATION),
+    A6P("fd00::1", UNIQUE_LOCAL, OK),
+    A6P("::ffff:10.0.0.1", PRIVATE, OK),
+    A6P("::10.0.0.1", PRIVATE, RESERVED),
+};
+
+
+static void
+test_addr_table(void)
+{
+    size_t              i;
+    u_char              a[16], *buf;
+    const addr_case_t  *t;
+
+    for (i = 0; i < sizeof(addr_cases) / sizeof(addr_cases[0]); i++) {
+        t = &addr_cases[i];
+        UNIT_ROW(t->line);
+
+        CHECK_INT(inet_pton(t->family, t->addr, a), 1);
+
+        /* exactly 4 or 16 bytes: ASan sees a read beyond them */
+        buf = unit_dup(a, t->family == AF_INET ? 4 : 16);
+
+        CHECK_STR(ngx_http_wsgate_addr_check(t->family, buf, 0), t->want);
+        CHECK_STR(ngx_http_wsgate_addr_check(t->family, buf, 1),
+                  t->want_private);
+
+        free(buf);
+    }
+
+    UNIT_ROW_END();
+
+    memset(a, 0, sizeof(a));
+    CHECK_STR(ngx_http_wsgate_addr_check(AF_UNIX, a, 0), HOST);
+    CHECK_STR(ngx_http_wsgate_addr_check(AF_UNSPEC, a, 1), HOST);
+}
+
+
+/* the host of a URL row when it is an IP literal, as text; else 0 */
+
+static int
+url_literal(const char *url, size_t len, char *text, size_t size,
+    int *family)
+{
+    size_t       n;
+    const char  *p, *last, *end;
+
+    p = memchr(url, '/', len);
+
+    if (p == NULL || len - (p - url) < 3 || p[1] != '/' || p[-1] != ':') {
+        return 0;
+    }
+
+    p += 2;
+    last = url + len;
+
+    if (p < last && *p == '[') {
+        p++;
+        end = memchr(p, ']', last - p);
+        *family = AF_INET6;
+
+    } else {
+        for (end = p; end < last; end++) {
+            if (*end == '/' || *end == ':' || *end == '?' || *end == '#') {
+                break;
+            }
+        }
+
+        *family = AF_INET;
+    }
+
+    if (end == NULL || (size_t) (end - p) >= size) {
+        return 0;
+    }
+
+    n = end - p;
+    memcpy(text, p, n);
+    text[n] = '\0';
+
+    return 1;
+}
+
+
+static void
+test_addr_same(void)
+{
+    int                family;
+    char               text[64];
+    size_t             i, n;
+    u_char             a[16];
+    const char        *want;
+    const url_case_t  *t;
+
+    n = 0;
+
+    for (i = 0; i < sizeof(url_cases) / sizeof(url_cases[0]); i++) {
+        t = &url_cases[i];
+
+        /* literals that reached the address check, as inet_pton reads */
+
+        want = t->want;
+
+        if ((want != NULL
+             && strncmp(want, "address in a blocked range", 26) != 0)
+            || !url_literal(t->url, t->len, text, sizeof(text), &family)
+            || inet_pton(family, text, a) != 1)
+        {
+            continue;
+        }
+
+        UNIT_ROW(t->line);
+        n++;
+
+        CHECK_STR(ngx_http_wsgate_addr_check(family, a, 0), t->want);
+        CHECK_STR(ngx_http_wsgate_addr_check(family, a, 1), t->want_private);
+    }
+
+    UNIT_ROW_END();
+
+    /* the comparison ran over most of the literal rows */
+    CHECK(n > 150);
+}
+
+
+typedef struct {
+    int          line;
+    const char  *url;
+    const char  *host;          /* NULL: nothing to resolve */
+} url_host_case_t;
+
+
+#define UHOST(url, host)  { __LINE__, url, host }
+
+
+static const url_host_case_t  url_host_cases[] = {
+    UHOST("http://example.com", "example.com"),
+    UHOST("https://Agent-1.Example.COM.:8443/a2a?x#y", "Agent-1.Example.COM"),
+    UHOST("http://a/", "a"),
+    UHOST("http://ws_abc_1:8000/", "ws_abc_1"),
+    UHOST("http://metadata.example.com/", "metadata.example.com"),
+    UHOST("http://internal/", "internal"),
+
+    /* literals */
+    UHOST("http://8.8.8.8/", NULL),
+    UHOST("http://10.0.0.1:80/", NULL),
+    UHOST("http://[2606:4700:4700::1111]/", NULL),
+    UHOST("http://[::1]/", NULL),
+
+    /* localhost is not resolved, ever */
+    UHOST("http://localhost/", NULL),
+    UHOST("http://LOCALHOST./", NULL),
+    UHOST("http://agent.localhost:8000/", NULL),
+
+    /* not accepted URLs: nothing to resolve */
+    UHOST("http://metadata.google.internal/", NULL),
+    UHOST("http://printer.local/", NULL),
+    UHOST("http://metadata/", NULL),
+    UHOST("http://2130706433/", NULL),
+    UHOST("http://127.1/", NULL),
+    UHOST("http://example.com:0/", NULL),
+    UHOST("http://user@example.com/", NULL),
+    UHOST("ftp://example.com/", NULL),
+    UHOST("http://exa mple.com/", NULL),
+    UHOST("http://example..com/", NULL),
+    UHOST("http://", NULL),
+    UHOST("", NULL),
+};
+
+
+static void
+test_url_host(void)
+{
+    int                     rc;
+    size_t                  i, n, host_len;
+    u_char                 *buf;
+    const u_char           *host;
+    const url_host_case_t  *t;
+
+    for (i = 0; i < sizeof(url_host_cases) / sizeof(url_host_cases[0]); i++) {
+        t = &url_host_cases[i];
+        UNIT_ROW(t->line);
+
+        n = strlen(t->url);
+        buf = unit_dup(t->url, n);
+        host = NULL;
+        host_len = 12345;
+
+        rc = ngx_http_wsgate_url_host(buf, n, &host, &host_len);
+
+        if (t->host == NULL) {
+            CHECK_INT(rc, 0);
+            CHECK(host == NULL);
+            CHECK_INT(host_len, 12345);
+
+        } else if (rc != 1) {
+            CHECK_INT(rc, 1);
+
+        } else {
+            CHECK(host > buf && host < buf + n);
+            CHECK_MEM(host, host_len, t->host, strlen(t->host));
+
+            /* a name to resolve is one url_check() accepted */
+            CHECK_STR(ngx_http_wsgate_url_check(buf, n, 0), OK);
+        }
+
+        free(buf);
+    }
+
+    UNIT_ROW_END();
+
+    CHECK_INT(ngx_http_wsgate_url_host(NULL, 0, &host, &host_len), 0);
+}
+
+
 /* bodies are written with ' for " and turned back before the check */
 
 #define UUID1     "123e4567-e89b-12d3-a456-426614174000"
@@ -530,8 +867,8 @@ static const register_case_t  register_cases[] = {
     REG("{" GOOD_ID "," GOOD_URL ",'agent_card':{'name':'a','skills':[],"
         "'version':'1.0'},'extra':{'id':1,'url':null},'x':[1,2.5,true]}",
         NULL, NULL),
-    REG("{" GOOD_ID ",'url':'http://localhost:8000/'," GOOD_CARD "}",
-        NULL, NULL),
+    REG_PRIV("{" GOOD_ID ",'url':'http://localhost:8000/'," GOOD_CARD "}",
+             NULL, NULL),
     REG("{" GOOD_ID "," GOOD_URL ",'agent_card':{'name':' '}}", NULL, NULL),
     REG("{" GOOD_ID "," GOOD_URL ",'agent_card':{'name':'\\u00e9\\u0001'}}",
         NULL, NULL),
@@ -647,7 +984,23 @@ static const register_case_t  register_cases[] = {
     REG("{" GOOD_ID ",'url':'http:\\/\\/127.0.0.1\\/'," GOOD_CARD "}", "url",
         "address in a blocked range (loopback)"),
     REG("{" GOOD_ID ",'url':'http://169.254.169.254/'," GOOD_CARD "}", "url",
-        "address in a blocked range (link-local)"),
+        "address in a blocked range (metadata)"),
+    REG_PRIV("{" GOOD_ID ",'url':'http://169.254.169.254/'," GOOD_CARD "}",
+             "url", "address in a blocked range (metadata)"),
+    REG_PRIV("{" GOOD_ID ",'url':'http://[fd00:ec2::254]/'," GOOD_CARD "}",
+             "url", "address in a blocked range (metadata)"),
+    REG("{" GOOD_ID ",'url':'http://168.63.129.16/'," GOOD_CARD "}", "url",
+        "address in a blocked range (metadata)"),
+    REG("{" GOOD_ID ",'url':'http://[2001::1]/'," GOOD_CARD "}", "url",
+        "address in a blocked range (teredo)"),
+    REG("{" GOOD_ID ",'url':'http://localhost:8000/'," GOOD_CARD "}", "url",
+        "address in a blocked range (loopback)"),
+    REG_PRIV("{" GOOD_ID ",'url':'http://Metadata.Google.Internal./',"
+             GOOD_CARD "}", "url", "internal host name"),
+    REG("{" GOOD_ID ",'url':'http:\\/\\/metadata\\/'," GOOD_CARD "}", "url",
+        "internal host name"),
+    REG("{" GOOD_ID ",'url':'http://\\u006detadata/'," GOOD_CARD "}", "url",
+        "internal host name"),
     REG("{" GOOD_ID ",'url':'http://[fd00::1]/'," GOOD_CARD "}", "url",
         "address in a blocked range (unique-local)"),
     REG_PRIV("{" GOOD_ID ",'url':'http://[fd00::1]/'," GOOD_CARD "}",
@@ -793,6 +1146,111 @@ test_register_table(void)
 }
 
 
+typedef struct {
+    int          line;
+    const char  *body;
+    int          allow_private;
+    int          rc;
+    const char  *host;          /* NULL: host_len is 0 */
+} register_host_case_t;
+
+
+#define RHOST(body, priv, rc, host)  { __LINE__, body, priv, rc, host }
+
+
+/* the name the caller must resolve, copied out of the payload */
+
+static const register_host_case_t  register_host_cases[] = {
+    RHOST("{" GOOD_ID "," GOOD_URL "," GOOD_CARD "}", 0, 0,
+          "agent.example.com"),
+    RHOST("{" GOOD_ID ",'url':'HTTP:\\/\\/Agent.Example.\\/x'," GOOD_CARD
+          "}", 1, 0, "Agent.Example"),
+    RHOST("{" GOOD_ID ",'url':'http://\\u0061.example:80'," GOOD_CARD "}",
+          0, 0, "a.example"),
+    RHOST("{" GOOD_ID ",'url':'http://8.8.8.8/'," GOOD_CARD "}", 0, 0, NULL),
+    RHOST("{" GOOD_ID ",'url':'http://[2606:4700::1111]/'," GOOD_CARD "}",
+          0, 0, NULL),
+    RHOST("{" GOOD_ID ",'url':'http://localhost/'," GOOD_CARD "}", 1, 0,
+          NULL),
+
+    /* refused: nothing to resolve, even when the URL was fine */
+    RHOST("{" GOOD_ID ",'url':'http://localhost/'," GOOD_CARD "}", 0, -1,
+          NULL),
+    RHOST("{" GOOD_ID "," GOOD_URL "}", 0, -1, NULL),
+    RHOST("{" GOOD_ID "," GOOD_URL ",'agent_card':{'name':''}}", 0, -1,
+          NULL),
+    RHOST("{" GOOD_ID "," GOOD_URL "," GOOD_CARD ",'x':{'a':1,'A':1}}", 0,
+          -1, NULL),
+    RHOST("{" GOOD_ID ",'url':'http://a.local/'," GOOD_CARD "}", 1, -1, NULL),
+};
+
+
+static void
+test_register_host(void)
+{
+    int                          rc;
+    size_t                       i, n;
+    u_char                      *buf, id[NGX_HTTP_WSGATE_UUID_LEN];
+    const register_host_case_t  *t;
+
+    ngx_http_wsgate_verdict_t  v;
+
+    for (i = 0;
+         i < sizeof(register_host_cases) / sizeof(register_host_cases[0]);
+         i++)
+    {
+        t = &register_host_cases[i];
+        UNIT_ROW(t->line);
+
+        n = strlen(t->body);
+        buf = json_dup(t->body, n);
+        memset(&v, 0x5a, sizeof(v));
+
+        rc = ngx_http_wsgate_register_check(buf, n, t->allow_private, &v, id);
+
+        CHECK_INT(rc, t->rc);
+
+        if (t->host == NULL) {
+            CHECK_INT(v.host_len, 0);
+
+        } else {
+            CHECK_MEM(v.host, v.host_len, t->host, strlen(t->host));
+        }
+
+        free(buf);
+    }
+
+    UNIT_ROW_END();
+
+    /* the longest name fills v.host exactly: 253 and a trailing dot */
+
+    n = sizeof("{" GOOD_ID ",'url':'http://") - 1;
+    buf = malloc(n + 254 + sizeof("/'," GOOD_CARD "}") - 1);
+    memcpy(buf, "{" GOOD_ID ",'url':'http://", n);
+
+    for (i = 0; i < 254; i++) {
+        buf[n + i] = (i % 64 == 63) ? '.' : 'a';
+    }
+
+    buf[n + 253] = '.';
+    memcpy(buf + n + 254, "/'," GOOD_CARD "}", sizeof("/'," GOOD_CARD "}") - 1);
+    n += 254 + sizeof("/'," GOOD_CARD "}") - 1;
+
+    for (i = 0; i < n; i++) {
+        if (buf[i] == '\'') {
+            buf[i] = '"';
+        }
+    }
+
+    CHECK_INT(ngx_http_wsgate_register_check(buf, n, 0, &v, id), 0);
+    CHECK_INT(v.host_len, 253);
+    CHECK_INT(v.host[0], 'a');
+    CHECK_INT(v.host[252], 'a');
+
+    free(buf);
+}
+
+
 static void
 test_register_misc(void)
 {
@@ -820,6 +1278,9 @@ test_register_misc(void)
 
     CHECK_INT(ngx_http_wsgate_register_check(NULL, 0, 0, &v, id), -1);
     CHECK_STR(v.reason, "not valid JSON");
+    CHECK_INT(v.host_len, 0);
+
+    test_register_host();
 
     /* nesting deeper than cJSON's limit is refused, not a crash */
 
@@ -995,6 +1456,9 @@ test_check(void)
 {
     test_url_table();
     test_url_lengths();
+    test_addr_table();
+    test_addr_same();
+    test_url_host();
     test_register_table();
     test_register_misc();
     test_a2a_table();

@@ -30,6 +30,8 @@ static const unit_group_t  unit_groups[] = {
     { "uuid", test_uuid },
     { "check", test_check },
     { "schema", test_schema },
+    { "path", test_path },
+    { "json", test_json },
 };
 
 

@@ -60,6 +60,8 @@ void test_token(void);
 void test_uuid(void);
 void test_check(void);
 void test_schema(void);
+void test_path(void);
+void test_json(void);
 
 
 #endif /* _UNIT_H_INCLUDED_ */

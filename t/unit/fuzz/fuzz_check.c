@@ -3,7 +3,8 @@
  * Copyright (C) wsgate authors
  *
  * libFuzzer harness for the pure helpers: the register payload, the A2A
- * envelope, the push URL and the Authorization header.  Not part of the
+ * envelope, the push URL and its addresses, the raw request path and the
+ * Authorization header.  Not part of the
  * unit build (the glob of t/unit takes no subdirectory); build and run:
  *
  *   clang -g -O1 -std=gnu99 -fsanitize=fuzzer,address,undefined \
@@ -18,6 +19,7 @@
 
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "ngx_http_wsgate_token.h"
 #include "ngx_http_wsgate_uuid.h"
@@ -50,16 +52,28 @@ static const char  *url_reasons[] = {
     NGX_HTTP_WSGATE_URL_DOCUMENTATION,
     NGX_HTTP_WSGATE_URL_CGNAT,
     NGX_HTTP_WSGATE_URL_RESERVED,
+    NGX_HTTP_WSGATE_URL_TEREDO,
+    NGX_HTTP_WSGATE_URL_METADATA,
+    NGX_HTTP_WSGATE_URL_INTERNAL,
+};
+
+
+static const char  *path_reasons[] = {
+    NGX_HTTP_WSGATE_PATH_SLASH,
+    NGX_HTTP_WSGATE_PATH_BACKSLASH,
+    NGX_HTTP_WSGATE_PATH_DOT,
+    NGX_HTTP_WSGATE_PATH_PARAM,
+    NGX_HTTP_WSGATE_PATH_DOTDOT,
 };
 
 
 static int
-fuzz_url_reason(const char *reason)
+fuzz_reason(const char *reason, const char **list, size_t n)
 {
     size_t  i;
 
-    for (i = 0; i < sizeof(url_reasons) / sizeof(url_reasons[0]); i++) {
-        if (strcmp(reason, url_reasons[i]) == 0) {
+    for (i = 0; i < n; i++) {
+        if (strcmp(reason, list[i]) == 0) {
             return 1;
         }
     }
@@ -68,16 +82,23 @@ fuzz_url_reason(const char *reason)
 }
 
 
+#define fuzz_url_reason(r)                                                    \
+    fuzz_reason(r, url_reasons, sizeof(url_reasons) / sizeof(url_reasons[0]))
+#define fuzz_path_reason(r)                                                   \
+    fuzz_reason(r, path_reasons,                                              \
+                sizeof(path_reasons) / sizeof(path_reasons[0]))
+
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int            rc, rc2;
-    size_t         i, token_len;
+    size_t         i, token_len, host_len;
     u_char         id[NGX_HTTP_WSGATE_UUID_LEN], id2[NGX_HTTP_WSGATE_UUID_LEN];
     u_char         bin[16], text[NGX_HTTP_WSGATE_UUID_LEN];
     u_char         hex[NGX_HTTP_WSGATE_DIGEST_LEN], b64[700];
     const char    *r0, *r1;
-    const u_char  *token;
+    const u_char  *token, *host;
 
     ngx_http_wsgate_verdict_t  v, v2;
 
@@ -101,7 +122,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     if (rc2 != 0) {
         fuzz_assert(v2.field != NULL && v2.reason != NULL);
+        fuzz_assert(v2.host_len == 0);
     }
+
+    if (rc != 0) {
+        fuzz_assert(v.host_len == 0);
+    }
+
+    fuzz_assert(v.host_len <= NGX_HTTP_WSGATE_HOST_MAX);
 
     /* the A2A envelope */
 
@@ -128,6 +156,34 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r1 != NULL) {
         fuzz_assert(r0 != NULL);
     }
+
+    /* a name to resolve: inside the URL, and the URL was accepted */
+
+    if (ngx_http_wsgate_url_host(data, size, &host, &host_len)) {
+        fuzz_assert(r0 == NULL);
+        fuzz_assert(host > data && host + host_len <= data + size);
+        fuzz_assert(host_len > 0 && host_len <= NGX_HTTP_WSGATE_HOST_MAX);
+        fuzz_assert(host[host_len - 1] != '.');
+    }
+
+    /* one address: never more refused with allow_private */
+
+    if (size >= 16) {
+        r0 = ngx_http_wsgate_addr_check(AF_INET6, data, 0);
+        r1 = ngx_http_wsgate_addr_check(AF_INET6, data, 1);
+        fuzz_assert(r0 == NULL || fuzz_url_reason(r0));
+        fuzz_assert(r1 == NULL || r0 != NULL);
+
+        r0 = ngx_http_wsgate_addr_check(AF_INET, data, 0);
+        r1 = ngx_http_wsgate_addr_check(AF_INET, data, 1);
+        fuzz_assert(r0 == NULL || fuzz_url_reason(r0));
+        fuzz_assert(r1 == NULL || r0 != NULL);
+    }
+
+    /* the raw request path */
+
+    r0 = ngx_http_wsgate_path_check(data, size);
+    fuzz_assert(r0 == NULL || fuzz_path_reason(r0));
 
     /* the Authorization header */
 
