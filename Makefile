@@ -26,7 +26,7 @@ DEB_BUILD := gcc make libc6-dev nginx-core nginx-dev libhiredis-dev \
              libcjson-dev libssl-dev libpcre2-dev zlib1g-dev openssl
 DEB_TEST  := redis-server redis-tools perl libtest-base-perl \
              libtest-longstring-perl libwww-perl libhttp-message-perl \
-             libtext-diff-perl liburi-perl libio-socket-ssl-perl dpkg-dev \
+             libtext-diff-perl libnet-dns-perl liburi-perl libio-socket-ssl-perl dpkg-dev \
              curl procps wrk
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 

@@ -313,12 +313,18 @@ static ngx_int_t
 ngx_http_wsgate_a2a_forged(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ngx_str_t *claim)
 {
+    ngx_str_t  text;
+
+    if (ngx_http_wsgate_log_escape(r->pool, claim, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     /* the security line: who, from where, with which token; never it */
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "wsgate a2a: forged caller \"%V\" refused from %V "
                   "(token \"%*s...\", %s token)",
-                  claim, &r->connection->addr_text,
+                  &text, &r->connection->addr_text,
                   (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix,
                   ctx->kind == NGX_HTTP_WSGATE_KIND_SYSTEM
                   ? "system" : "workspace");
@@ -337,10 +343,16 @@ static ngx_int_t
 ngx_http_wsgate_a2a_invalid(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ngx_str_t *claim, const char *why)
 {
+    ngx_str_t  text;
+
+    if (ngx_http_wsgate_log_escape(r->pool, claim, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                   "wsgate a2a: token \"%*s...\" may not claim caller "
                   "\"%V\": %s",
-                  (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix, claim,
+                  (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix, &text,
                   why);
 
     ctx->auth_result = NGX_HTTP_WSGATE_AUTH_MISMATCH;

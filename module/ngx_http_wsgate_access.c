@@ -37,6 +37,9 @@ static ngx_int_t ngx_http_wsgate_access_query(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 static void ngx_http_wsgate_access_reply(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
+static ngx_int_t ngx_http_wsgate_access_resolve(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+static void ngx_http_wsgate_access_resolved(ngx_resolver_ctx_t *rctx);
 static ngx_int_t ngx_http_wsgate_access_body(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 static void ngx_http_wsgate_access_body_handler(ngx_http_request_t *r);
@@ -44,7 +47,7 @@ static ngx_int_t ngx_http_wsgate_access_join(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 static ngx_int_t ngx_http_wsgate_access_deny(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_int_t status);
-static ngx_int_t ngx_http_wsgate_access_admitted(ngx_http_request_t *r);
+static ngx_int_t ngx_http_wsgate_access_precontent(ngx_http_request_t *r);
 static void ngx_http_wsgate_cleanup(void *data);
 static ngx_int_t ngx_http_wsgate_deny_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_wsgate_deny_body_filter(ngx_http_request_t *r,
@@ -61,6 +64,14 @@ static ngx_str_t  ngx_http_wsgate_invalid_json =
     ngx_string("{\"error\":\"invalid workspace auth token\"}");
 static ngx_str_t  ngx_http_wsgate_unavailable_json =
     ngx_string("{\"error\":\"auth backend unavailable\"}");
+
+/* headers only wsgate sets: a client's copies never reach a backend */
+static ngx_str_t  ngx_http_wsgate_own_headers[] = {
+    ngx_string("X-Caller-Kind"),
+    ngx_string("X-Caller-Name")
+};
+
+static ngx_str_t  ngx_http_wsgate_authorization = ngx_string("Authorization");
 
 static ngx_str_t  ngx_http_wsgate_missing_challenge = ngx_string("Bearer");
 static ngx_str_t  ngx_http_wsgate_invalid_challenge =
@@ -87,7 +98,7 @@ ngx_http_wsgate_access_init(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
-    *h = ngx_http_wsgate_access_admitted;
+    *h = ngx_http_wsgate_access_precontent;
 
     ngx_http_next_header_filter = ngx_http_top_header_filter;
     ngx_http_top_header_filter = ngx_http_wsgate_deny_header_filter;
@@ -157,8 +168,8 @@ ngx_http_wsgate_access_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ctx->op) {
-        /* woken before the reply came */
+    if (ctx->op || ctx->resolving) {
+        /* woken before the answer came */
         return NGX_AGAIN;
     }
 
@@ -227,10 +238,19 @@ ngx_http_wsgate_access_step(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "wsgate access: step %d", step);
 
+    ngx_str_null(&ctx->query.name);
+
     switch (step) {
 
     case NGX_HTTP_WSGATE_STEP_LOOKUP:
         ctx->step = NGX_HTTP_WSGATE_STEP_HEADERS;
+
+        if (ngx_http_wsgate_remove_headers(r, ngx_http_wsgate_own_headers, 2)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
         return ngx_http_wsgate_auth_lookup(r, ctx);
 
     case NGX_HTTP_WSGATE_STEP_HEADERS:
@@ -277,6 +297,10 @@ ngx_http_wsgate_access_query(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     ngx_http_wsgate_redis_op_t      *op;
     ngx_http_wsgate_main_conf_t     *wmcf;
     ngx_http_wsgate_redis_status_e   status;
+
+    if (ctx->query.name.len) {
+        return ngx_http_wsgate_access_resolve(r, ctx);
+    }
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
 
@@ -329,6 +353,125 @@ ngx_http_wsgate_access_reply(void *data, ngx_http_wsgate_reply_t *reply,
                    "wsgate access: redis replied (%d)", status);
 
     ctx->verdict = ctx->query.handler(r, ctx, reply);
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (ctx->content) {
+        ngx_http_finalize_request(r, ctx->verdict);
+
+    } else {
+        ngx_http_core_run_phases(r);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/*
+ * The same for a content handler (wsgate_status): the reply handler
+ * sends the answer, and what it returns finalizes the request.
+ */
+
+ngx_int_t
+ngx_http_wsgate_content_query(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    ctx->content = 1;
+
+    rc = ngx_http_wsgate_access_query(r, ctx);
+
+    if (rc != NGX_AGAIN) {
+        return rc;
+    }
+
+    r->main->count++;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * Resolves ctx->query.name with the location's resolver, without
+ * blocking.  A cached name is answered inside ngx_resolve_name(): the
+ * verdict is then taken here rather than by resuming the phases.
+ */
+
+static ngx_int_t
+ngx_http_wsgate_access_resolve(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx)
+{
+    ngx_int_t                  rc;
+    ngx_resolver_ctx_t        *rctx;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    rctx = ngx_resolve_start(clcf->resolver, NULL);
+    if (rctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (rctx == NGX_NO_RESOLVER) {
+        return ctx->query.resolved(r, ctx, NULL);
+    }
+
+    rctx->name = ctx->query.name;
+    rctx->handler = ngx_http_wsgate_access_resolved;
+    rctx->data = ctx;
+    rctx->timeout = clcf->resolver_timeout;
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "wsgate access: resolving \"%V\"", &rctx->name);
+
+    ctx->resolving = rctx;
+    ctx->in_driver = 1;
+
+    if (ngx_resolve_name(rctx) != NGX_OK) {
+        /* the resolver freed rctx */
+        ctx->resolving = NULL;
+        ctx->in_driver = 0;
+        return NGX_ERROR;
+    }
+
+    ctx->in_driver = 0;
+
+    if (ctx->resolving == NULL) {
+        rc = ctx->verdict;
+        ctx->verdict = NGX_OK;
+        return rc;
+    }
+
+    r->read_event_handler = ngx_http_test_reading;
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_wsgate_access_resolved(ngx_resolver_ctx_t *rctx)
+{
+    ngx_connection_t       *c;
+    ngx_http_request_t     *r;
+    ngx_http_wsgate_ctx_t  *ctx;
+
+    ctx = rctx->data;
+    r = ctx->request;
+    c = r->connection;
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, c->log, 0,
+                   "wsgate access: \"%V\" resolved (%i)",
+                   &rctx->name, rctx->state);
+
+    ctx->verdict = ctx->query.resolved(r, ctx, rctx);
+
+    ctx->resolving = NULL;
+    ngx_resolve_name_done(rctx);
+
+    if (ctx->in_driver) {
+        return;
+    }
 
     r->read_event_handler = ngx_http_block_reading;
 
@@ -539,15 +682,23 @@ ngx_http_wsgate_access_deny(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
 
 
 /*
- * The content phase is near: whatever wsgate denied was overruled
- * ("satisfy any" and another access module admitted the request), so the
- * answer that follows is not wsgate's.
+ * The request was admitted and goes on to a backend.  Whatever wsgate
+ * denied was overruled ("satisfy any" and another access module admitted
+ * the request), so the answer that follows is not wsgate's.  The token
+ * goes no further than the edge when the location hides it.
  */
 
 static ngx_int_t
-ngx_http_wsgate_access_admitted(ngx_http_request_t *r)
+ngx_http_wsgate_access_precontent(ngx_http_request_t *r)
 {
-    ngx_http_wsgate_ctx_t  *ctx;
+    ngx_http_wsgate_ctx_t       *ctx;
+    ngx_http_wsgate_loc_conf_t  *wlcf;
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
+
+    if (!wlcf->auth) {
+        return NGX_DECLINED;
+    }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
 
@@ -557,6 +708,17 @@ ngx_http_wsgate_access_admitted(ngx_http_request_t *r)
                        ctx->status);
 
         ctx->status = 0;
+    }
+
+    if (wlcf->hide_credentials && r->headers_in.authorization) {
+        if (ngx_http_wsgate_remove_headers(r, &ngx_http_wsgate_authorization,
+                                           1)
+            != NGX_OK)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        r->headers_in.authorization = NULL;
     }
 
     return NGX_DECLINED;
@@ -574,6 +736,11 @@ ngx_http_wsgate_cleanup(void *data)
 
         ngx_http_wsgate_redis_cancel(ctx->op);
         ctx->op = NULL;
+    }
+
+    if (ctx->resolving) {
+        ngx_resolve_name_done(ctx->resolving);
+        ctx->resolving = NULL;
     }
 }
 

@@ -14,6 +14,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wsgate_module.h"
+#include "ngx_http_wsgate_check.h"
 
 
 static ngx_int_t ngx_http_wsgate_auth_reply(ngx_http_request_t *r,
@@ -27,11 +28,36 @@ static ngx_int_t ngx_http_wsgate_auth_bind(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {
-    size_t            len;
-    ngx_str_t         digest;
-    const u_char     *token;
-    ngx_table_elt_t  *h;
-    u_char            hex[NGX_HTTP_WSGATE_DIGEST_LEN];
+    size_t                       len;
+    ngx_str_t                    digest;
+    const char                  *why;
+    const u_char                *token;
+    ngx_table_elt_t             *h;
+    ngx_http_wsgate_loc_conf_t  *wlcf;
+    u_char                       hex[NGX_HTTP_WSGATE_DIGEST_LEN];
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
+
+    /*
+     * The bind is judged on nginx's normalised path, but the raw one is
+     * what a backend gets: a path that may mean another workspace to the
+     * backend ("..%2F", ";", "..") is refused before anything else.
+     */
+
+    if (wlcf->bind) {
+        why = ngx_http_wsgate_path_check(r->unparsed_uri.data,
+                                         r->unparsed_uri.len);
+
+        if (why != NULL) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "wsgate auth: ambiguous request path: %s", why);
+
+            ngx_str_set(&ctx->body_json,
+                        "{\"error\":\"ambiguous request path\"}");
+
+            return NGX_HTTP_BAD_REQUEST;
+        }
+    }
 
     /* nginx itself refuses a request with two Authorization lines */
 
@@ -209,6 +235,10 @@ ngx_http_wsgate_auth_bind(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
                                       value.data, value.len))
     {
         return NGX_OK;
+    }
+
+    if (ngx_http_wsgate_log_escape(r->pool, &value, &value) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,

@@ -61,6 +61,55 @@ ngx_http_wsgate_make_key(ngx_http_request_t *r, ngx_http_wsgate_key_e kind,
 
 
 ngx_int_t
+ngx_http_wsgate_log_escape(ngx_pool_t *pool, ngx_str_t *src, ngx_str_t *dst)
+{
+    u_char      *p, *start, c;
+    size_t       n;
+    ngx_uint_t   i;
+
+    n = 0;
+
+    for (i = 0; i < src->len; i++) {
+        c = src->data[i];
+
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        *dst = *src;
+        return NGX_OK;
+    }
+
+    start = ngx_pnalloc(pool, src->len + n * 3);
+    if (start == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = start;
+
+    for (i = 0; i < src->len; i++) {
+        c = src->data[i];
+
+        if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') {
+            p = ngx_sprintf(p, "\\x%02Xd", (int) c);
+
+        } else {
+            *p++ = c;
+        }
+    }
+
+    /* dst may be src itself */
+
+    dst->data = start;
+    dst->len = p - start;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
 ngx_http_wsgate_send_json(ngx_http_request_t *r, ngx_uint_t status,
     ngx_str_t *body)
 {
@@ -209,6 +258,17 @@ ngx_http_wsgate_remove_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *nh;
 
+    for (k = 0; k < n; k++) {
+        if (ngx_http_wsgate_count_header(r, &names[k], NULL)) {
+            break;
+        }
+    }
+
+    if (k == n) {
+        /* the usual case: nothing to remove, no copy */
+        return NGX_OK;
+    }
+
     if (ngx_list_init(&headers, r->pool, 20, sizeof(ngx_table_elt_t))
         != NGX_OK)
     {
@@ -300,9 +360,7 @@ ngx_http_wsgate_set_header(ngx_http_request_t *r, ngx_str_t *key,
     u_char           *p;
     ngx_table_elt_t  *h;
 
-    if (ngx_http_wsgate_count_header(r, key, NULL)
-        && ngx_http_wsgate_remove_headers(r, key, 1) != NGX_OK)
-    {
+    if (ngx_http_wsgate_remove_headers(r, key, 1) != NGX_OK) {
         return NGX_ERROR;
     }
 

@@ -141,6 +141,20 @@ static ngx_command_t  ngx_http_wsgate_commands[] = {
       offsetof(ngx_http_wsgate_loc_conf_t, a2a_validate),
       NULL },
 
+    { ngx_string("wsgate_resolve_urls"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, resolve_urls),
+      NULL },
+
+    { ngx_string("wsgate_hide_credentials"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_wsgate_loc_conf_t, hide_credentials),
+      NULL },
+
     { ngx_string("wsgate_allow_private_urls"),
       NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
       ngx_conf_set_flag_slot,
@@ -448,6 +462,8 @@ ngx_http_wsgate_create_loc_conf(ngx_conf_t *cf)
     wlcf->a2a = NGX_CONF_UNSET;
     wlcf->a2a_validate = NGX_CONF_UNSET;
     wlcf->allow_private_urls = NGX_CONF_UNSET;
+    wlcf->resolve_urls = NGX_CONF_UNSET;
+    wlcf->hide_credentials = NGX_CONF_UNSET;
 
     /*
      * set by ngx_pcalloc():
@@ -475,6 +491,8 @@ ngx_http_wsgate_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->a2a_validate, prev->a2a_validate, 0);
     ngx_conf_merge_value(conf->allow_private_urls, prev->allow_private_urls,
                          0);
+    ngx_conf_merge_value(conf->resolve_urls, prev->resolve_urls, 0);
+    ngx_conf_merge_value(conf->hide_credentials, prev->hide_credentials, 0);
 
     if ((conf->reg || conf->a2a) && !conf->auth) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,

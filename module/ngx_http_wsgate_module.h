@@ -73,6 +73,8 @@ typedef struct {
     ngx_flag_t                      a2a;
     ngx_flag_t                      a2a_validate;
     ngx_flag_t                      allow_private_urls;
+    ngx_flag_t                      resolve_urls;
+    ngx_flag_t                      hide_credentials;
     ngx_http_complex_value_t       *status;
 } ngx_http_wsgate_loc_conf_t;
 
@@ -105,12 +107,24 @@ typedef ngx_int_t (*ngx_http_wsgate_reply_pt)(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_reply_t *reply);
 
 
+/*
+ * A step's resolver handler: the finished resolution (state, naddrs,
+ * addrs), or NULL when no resolver could be asked.  Answers as above.
+ */
+typedef ngx_int_t (*ngx_http_wsgate_resolved_pt)(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_resolver_ctx_t *rctx);
+
+
 #define NGX_HTTP_WSGATE_QUERY_ARGS  10
 
+/* what a step asks for: a Redis command, or a host name resolved */
 typedef struct {
     ngx_uint_t                      argc;
     ngx_str_t                       argv[NGX_HTTP_WSGATE_QUERY_ARGS];
     ngx_http_wsgate_reply_pt        handler;
+
+    ngx_str_t                       name;
+    ngx_http_wsgate_resolved_pt     resolved;
 } ngx_http_wsgate_query_t;
 
 
@@ -123,6 +137,7 @@ struct ngx_http_wsgate_ctx_s {
     /* what a step asks of Redis, and the operation while it is pending */
     ngx_http_wsgate_query_t         query;
     ngx_http_wsgate_redis_op_t     *op;
+    ngx_resolver_ctx_t             *resolving;
     ngx_int_t                       verdict;        /* of the last reply */
 
     /* the denial: its status and, for 400 and 403, its JSON body */
@@ -153,6 +168,8 @@ struct ngx_http_wsgate_ctx_s {
 
     unsigned                        recorded:1;
     unsigned                        json:1;         /* the filter's body */
+    unsigned                        in_driver:1;
+    unsigned                        content:1;      /* wsgate_status */
 };
 
 
@@ -165,6 +182,15 @@ ngx_int_t ngx_http_wsgate_access_init(ngx_conf_t *cf);
 
 /* the request's wsgate context, made on first use; NULL: no memory */
 ngx_http_wsgate_ctx_t *ngx_http_wsgate_get_ctx(ngx_http_request_t *r);
+
+/*
+ * A content handler's Redis query (ctx->query): returns NGX_DONE while
+ * waiting, or what the reply handler returned when Redis gave no reply
+ * at once; the reply handler sends the answer and its return value
+ * finalizes the request.
+ */
+ngx_int_t ngx_http_wsgate_content_query(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
 
 
 /* the steps */
@@ -208,6 +234,14 @@ ngx_msec_t ngx_http_wsgate_atoms(ngx_str_t *s);
 /* a Redis key of the data model for id, in r->pool */
 ngx_int_t ngx_http_wsgate_make_key(ngx_http_request_t *r,
     ngx_http_wsgate_key_e kind, ngx_str_t *id, ngx_str_t *key);
+
+/*
+ * Client-controlled bytes for a log line, escaped as nginx's access log
+ * escapes them: '"', '\\', control bytes and bytes above 0x7e as \xHH.
+ * dst is src itself when nothing needs escaping.
+ */
+ngx_int_t ngx_http_wsgate_log_escape(ngx_pool_t *pool, ngx_str_t *src,
+    ngx_str_t *dst);
 
 /* sends a JSON answer; returns what ngx_http_output_filter() returned */
 ngx_int_t ngx_http_wsgate_send_json(ngx_http_request_t *r,

@@ -203,6 +203,11 @@ ngx_http_wsgate_outcome_restart(ngx_http_request_t *r,
     }
 
     if (ngx_http_wsgate_uuid_parse(ws.data, ws.len, NULL) != 0) {
+
+        if (ngx_http_wsgate_log_escape(r->pool, &ws, &ws) != NGX_OK) {
+            return;
+        }
+
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "wsgate restart: \"%V\" is not a workspace id, "
                       "no restart window opened", &ws);

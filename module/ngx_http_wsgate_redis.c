@@ -251,8 +251,15 @@ ngx_http_wsgate_redis_send(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
     ngx_connection_t            *c;
     ngx_http_wsgate_redis_op_t  *op;
 
+    /*
+     * A worker that is shutting down gracefully still finishes its
+     * requests, and what they write (a register outcome) must not be
+     * lost: it connects again if it has to.  The connect and the command
+     * are bounded by their timers, which keep the worker until they end.
+     */
+
     if (rd->state == NGX_HTTP_WSGATE_REDIS_CLOSED && !rd->destroyed
-        && !ngx_exiting && !ngx_terminate && !ngx_quit)
+        && !ngx_terminate)
     {
         ngx_http_wsgate_redis_connect(rd);
     }

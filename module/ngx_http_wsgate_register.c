@@ -20,8 +20,14 @@
 
 static ngx_int_t ngx_http_wsgate_register_window_reply(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_reply_t *reply);
+static ngx_int_t ngx_http_wsgate_register_resolved(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_resolver_ctx_t *rctx);
 static ngx_int_t ngx_http_wsgate_register_invalid(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_verdict_t *v);
+    ngx_http_wsgate_ctx_t *ctx, const char *field, const char *reason);
+
+
+static ngx_str_t  ngx_http_wsgate_resolver_unavailable =
+    ngx_string("{\"error\":\"resolver unavailable\"}");
 
 
 ngx_int_t
@@ -76,6 +82,7 @@ ngx_http_wsgate_register_payload(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx)
 {
     ngx_http_wsgate_verdict_t    v;
+    ngx_http_core_loc_conf_t    *clcf;
     ngx_http_wsgate_loc_conf_t  *wlcf;
     u_char                       id[NGX_HTTP_WSGATE_UUID_LEN];
 
@@ -109,26 +116,120 @@ ngx_http_wsgate_register_payload(ngx_http_request_t *r,
 
     ctx->register_ws = ctx->workspace;
 
-    if (v.reason == NULL) {
+    if (v.reason != NULL) {
+        return ngx_http_wsgate_register_invalid(r, ctx, v.field, v.reason);
+    }
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    if (v.host_len == 0
+        || !wlcf->resolve_urls
+        || clcf->resolver == NULL
+        || clcf->resolver->connections.nelts == 0)
+    {
         return NGX_OK;
     }
 
-    return ngx_http_wsgate_register_invalid(r, ctx, &v);
+    /* the push URL names a host: every address it has must pass too */
+
+    ctx->query.name.data = ngx_pnalloc(r->pool, v.host_len);
+    if (ctx->query.name.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(ctx->query.name.data, v.host, v.host_len);
+    ctx->query.name.len = v.host_len;
+    ctx->query.resolved = ngx_http_wsgate_register_resolved;
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_register_resolved(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_resolver_ctx_t *rctx)
+{
+    u_char                      *addr;
+    ngx_uint_t                   i;
+    const char                  *why;
+    struct sockaddr             *sa;
+    ngx_http_wsgate_loc_conf_t  *wlcf;
+
+    if (rctx == NULL) {
+        return NGX_OK;
+    }
+
+    if (rctx->state == NGX_RESOLVE_NXDOMAIN
+        || (rctx->state == 0 && rctx->naddrs == 0))
+    {
+        return ngx_http_wsgate_register_invalid(r, ctx, "url",
+                                            NGX_HTTP_WSGATE_URL_UNRESOLVED);
+    }
+
+    if (rctx->state) {
+
+        /* the platform's DNS failing is not the agent's fault: no record */
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "wsgate register: \"%V\" could not be resolved "
+                      "(%i: %s)", &rctx->name, rctx->state,
+                      ngx_resolver_strerror(rctx->state));
+
+        ngx_str_null(&ctx->register_ws);
+        ctx->body_json = ngx_http_wsgate_resolver_unavailable;
+
+        return NGX_HTTP_SERVICE_UNAVAILABLE;
+    }
+
+    wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
+
+    for (i = 0; i < rctx->naddrs; i++) {
+        sa = rctx->addrs[i].sockaddr;
+
+        switch (sa->sa_family) {
+
+#if (NGX_HAVE_INET6)
+        case AF_INET6:
+            addr = ((struct sockaddr_in6 *) sa)->sin6_addr.s6_addr;
+            break;
+#endif
+
+        case AF_INET:
+            addr = (u_char *) &((struct sockaddr_in *) sa)->sin_addr.s_addr;
+            break;
+
+        default:
+            continue;
+        }
+
+        why = ngx_http_wsgate_addr_check(sa->sa_family, addr,
+                                         wlcf->allow_private_urls);
+
+        if (why != NULL) {
+            return ngx_http_wsgate_register_invalid(r, ctx, "url", why);
+        }
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "wsgate register: \"%V\": %ui addresses checked",
+                   &rctx->name, rctx->naddrs);
+
+    return NGX_OK;
 }
 
 
 static ngx_int_t
 ngx_http_wsgate_register_invalid(ngx_http_request_t *r,
-    ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_verdict_t *v)
+    ngx_http_wsgate_ctx_t *ctx, const char *f, const char *why)
 {
     u_char     *p;
     size_t      len;
     ngx_str_t   field, reason, jfield, jreason;
 
-    field.data = (u_char *) v->field;
-    field.len = ngx_strlen(v->field);
-    reason.data = (u_char *) v->reason;
-    reason.len = ngx_strlen(v->reason);
+    field.data = (u_char *) f;
+    field.len = ngx_strlen(f);
+    reason.data = (u_char *) why;
+    reason.len = ngx_strlen(why);
 
     /* the client's fault: info, as nginx logs client errors */
 

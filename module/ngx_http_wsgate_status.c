@@ -16,8 +16,6 @@
 
 
 static ngx_int_t ngx_http_wsgate_status_handler(ngx_http_request_t *r);
-static void ngx_http_wsgate_status_reply(void *data,
-    ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 static ngx_int_t ngx_http_wsgate_status_send(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_reply_t *reply);
 static ngx_int_t ngx_http_wsgate_status_failure(ngx_http_request_t *r,
@@ -73,13 +71,10 @@ ngx_http_wsgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 static ngx_int_t
 ngx_http_wsgate_status_handler(ngx_http_request_t *r)
 {
-    ngx_int_t                        rc;
-    ngx_str_t                        ws, argv[5];
-    ngx_http_wsgate_ctx_t           *ctx;
-    ngx_http_wsgate_redis_op_t      *op;
-    ngx_http_wsgate_loc_conf_t      *wlcf;
-    ngx_http_wsgate_main_conf_t     *wmcf;
-    ngx_http_wsgate_redis_status_e   status;
+    ngx_int_t                    rc;
+    ngx_str_t                    ws, *argv;
+    ngx_http_wsgate_ctx_t       *ctx;
+    ngx_http_wsgate_loc_conf_t  *wlcf;
 
     if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
         return NGX_HTTP_NOT_ALLOWED;
@@ -92,7 +87,6 @@ ngx_http_wsgate_status_handler(ngx_http_request_t *r)
     }
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
 
     ctx = ngx_http_wsgate_get_ctx(r);
     if (ctx == NULL) {
@@ -116,6 +110,8 @@ ngx_http_wsgate_status_handler(ngx_http_request_t *r)
     ngx_strlow(ctx->register_ws.data, ws.data, ws.len);
     ctx->register_ws.len = ws.len;
 
+    argv = ctx->query.argv;
+
     ngx_str_set(&argv[0], "EVAL");
     argv[1] = ngx_http_wsgate_state_script;
     ngx_str_set(&argv[2], "2");
@@ -130,41 +126,10 @@ ngx_http_wsgate_status_handler(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    op = ngx_http_wsgate_redis_send(wmcf->client, 5, argv,
-                                    ngx_http_wsgate_status_reply, ctx,
-                                    &status);
+    ctx->query.argc = 5;
+    ctx->query.handler = ngx_http_wsgate_status_send;
 
-    if (op == NULL) {
-        return ngx_http_wsgate_status_send(r, ctx, NULL);
-    }
-
-    ctx->op = op;
-
-    r->read_event_handler = ngx_http_test_reading;
-    r->main->count++;
-
-    return NGX_DONE;
-}
-
-
-static void
-ngx_http_wsgate_status_reply(void *data, ngx_http_wsgate_reply_t *reply,
-    ngx_http_wsgate_redis_status_e status)
-{
-    ngx_http_wsgate_ctx_t *ctx = data;
-
-    ngx_connection_t    *c;
-    ngx_http_request_t  *r;
-
-    r = ctx->request;
-    c = r->connection;
-
-    ctx->op = NULL;
-
-    r->read_event_handler = ngx_http_block_reading;
-
-    ngx_http_finalize_request(r, ngx_http_wsgate_status_send(r, ctx, reply));
-    ngx_http_run_posted_requests(c);
+    return ngx_http_wsgate_content_query(r, ctx);
 }
 
 

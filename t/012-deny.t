@@ -458,7 +458,7 @@ GET /any-token
 --- response_headers
 Content-Type: application/json
 --- response_body chomp
-{"error":"invalid register payload","field":"url","reason":"address in a blocked range (link-local)"}
+{"error":"invalid register payload","field":"url","reason":"address in a blocked range (metadata)"}
 --- error_log eval
 qr/\[info\] .*wsgate register: workspace "\Q$::WS_A\E": invalid payload: field "url"/
 --- no_error_log

@@ -287,9 +287,9 @@ HTTP/1.0" 200
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-'{"error":"invalid register payload","field":"url","reason":"address in a blocked range (link-local)"}'
+'{"error":"invalid register payload","field":"url","reason":"address in a blocked range (metadata)"}'
 --- error_log eval
-'wsgate register: workspace "0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01": invalid payload: field "url": address in a blocked range (link-local)'
+'wsgate register: workspace "0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01": invalid payload: field "url": address in a blocked range (metadata)'
 --- no_access_log
 HTTP/1.0" 200
 
@@ -521,9 +521,9 @@ HTTP/1.0" 200
 --- response_headers
 Content-Type: application/json
 --- response_body eval
-'{"error":"invalid register payload","field":"url","reason":"address in a blocked range (link-local)"}'
+'{"error":"invalid register payload","field":"url","reason":"address in a blocked range (metadata)"}'
 --- error_log eval
-'wsgate register: workspace "0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01": invalid payload: field "url": address in a blocked range (link-local)'
+'wsgate register: workspace "0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01": invalid payload: field "url": address in a blocked range (metadata)'
 --- no_access_log
 HTTP/1.0" 200
 
@@ -668,11 +668,11 @@ qr/"length":@{[length $b]},"sha256":"@{[::body_sha($b)]}"/
 [error]
 
 
-=== TEST 36: localhost by name is accepted
+=== TEST 36: localhost by name is accepted with wsgate_allow_private_urls on
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- request eval
-"POST /registry/register\n" . '{"id":"0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01","url":"http://localhost:8000/a2a","agent_card":{"name":"agent-1"}}'
+"POST /registry/register-private\n" . '{"id":"0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01","url":"http://localhost:8000/a2a","agent_card":{"name":"agent-1"}}'
 --- more_headers eval
 "Authorization: Bearer $::TOK"
 --- response_body_like: "path":"/registry/register

@@ -327,7 +327,7 @@ SKIP: {
     is($res->{status}, 400, 'gateway: bad register is a 400');
     is($res->{content},
        '{"error":"invalid register payload","field":"url",'
-       . '"reason":"address in a blocked range (link-local)"}',
+       . '"reason":"address in a blocked range (metadata)"}',
        'gateway: the 400 names the field and the reason');
 
     $v = state_becomes($GW, 'degraded');
@@ -476,7 +476,7 @@ SKIP: {
     my ($reg) = grep { $_->{register_error} ne '' }
                 map { $Json->decode($_) } @lines;
     is($reg && $reg->{register_error},
-       'url: address in a blocked range (link-local)',
+       'url: address in a blocked range (metadata)',
        'gateway: access log has $wsgate_register_error');
     my %keys = map { $_ => 1 } keys %{ $Json->decode($lines[0]) };
     for my $k (qw(workspace_id token_kind token_prefix auth_result caller_id
