@@ -34,7 +34,7 @@ export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 export TEST_NGINX_BINARY ?= /usr/sbin/nginx
 
 .PHONY: all deps module cli unit test test-unit test-t test-asan asan a2a-deps clean \
-        demo demo-stop
+        demo demo-stop nginx-version test-nginx
 
 all: module cli
 
@@ -93,9 +93,13 @@ a2a-deps: t/a2a/node_modules/.package-lock.json
 t/a2a/node_modules/.package-lock.json: t/a2a/package.json t/a2a/package-lock.json
 	cd t/a2a && npm ci --no-audit --no-fund --loglevel=error
 
+# Suites run two at a time: TEST_NGINX_RANDOMIZE gives each file its own
+# port and server root (every suite starts its own Redis on a free port).
+PROVE := TEST_NGINX_RANDOMIZE=1 prove -j2 -I t/lib
+
 # Every suite, against Debian's nginx with the module loaded.
 test-t: module cli a2a-deps
-	prove -I t/lib t/*.t
+	$(PROVE) t/*.t
 
 # deps first, in its own make, so that a fresh machine has the compilers
 # and libraries before anything is built.
@@ -104,6 +108,7 @@ test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-t
 	$(MAKE) test-asan
+	$(MAKE) test-nginx V=1.26
 
 # nginx built from Debian's source with the module linked in statically
 # (--add-module) and AddressSanitizer + UBSan on everything; the suites
@@ -118,13 +123,14 @@ $(DEB_SRC_LIST):
 
 $(ASAN_DIR)/nginx-1.22.1/configure: | $(DEB_SRC_LIST)
 	mkdir -p $(ASAN_DIR)
-	cd $(ASAN_DIR) && apt-get source --download-only -qq nginx/bookworm \
+	cd $(ASAN_DIR) && apt-get source --download-only --tar-only -qq nginx/bookworm \
 	    && tar xzf nginx_1.22.1.orig.tar.gz
 	touch $@
 
 $(ASAN_DIR)/nginx-1.22.1/Makefile: $(ASAN_DIR)/nginx-1.22.1/configure config
 	cd $(ASAN_DIR)/nginx-1.22.1 && ./configure --with-debug \
-	    --with-http_ssl_module --with-http_realip_module \
+	    --with-http_ssl_module --with-http_v2_module \
+	    --with-http_realip_module \
 	    --without-http_gzip_module \
 	    --with-cc-opt="-O1 -g $(SAN) -DNGX_DEBUG_PALLOC=1" \
 	    --with-ld-opt="$(SAN)" --add-module=$(TOP) \
@@ -152,12 +158,57 @@ test-asan: asan cli a2a-deps
 	    TEST_NGINX_ERROR_LOG=$(SAN_ERR) \
 	    ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=$(SAN_LOG) \
 	    UBSAN_OPTIONS=print_stacktrace=1:suppressions=$(TOP)/t/ubsan.supp:log_path=$(SAN_LOG) \
-	    prove -I t/lib t/*.t
+	    $(PROVE) t/*.t
 	@if ls $(SAN_LOG).* >/dev/null 2>&1; then \
 	    echo "sanitizer reports:"; cat $(SAN_LOG).*; exit 1; fi
 	@if grep -n "runtime error:\|AddressSanitizer\|LeakSanitizer" $(SAN_ERR); then \
 	    echo "sanitizer reports in the error logs (above)"; exit 1; fi
 	@echo "test-asan: no sanitizer reports"
+
+# Other nginx versions, built from Debian's source packages (source only:
+# deb-src lines, never another suite's binaries) as operators build a
+# dynamic module: --with-compat, the module with --add-dynamic-module.
+# V=1.26 is Debian 13's (trixie), V=1.30 Debian unstable's (sid).  Each
+# version is fetched and built once, under build/nginx-$(V)/.
+V            ?= 1.26
+NGX_SUITE_1.26 := trixie
+NGX_SUITE_1.30 := sid
+VER_DIR      := $(BUILD)/nginx-$(V)
+VER_SRC      := $(VER_DIR)/src
+VER_NGINX    := $(VER_SRC)/objs/nginx
+VER_SO       := $(VER_SRC)/objs/ngx_http_wsgate_module.so
+VER_SRC_LIST := /etc/apt/sources.list.d/wsgate-nginx-src.sources
+
+$(VER_SRC_LIST):
+	printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > $@
+	apt-get update -qq
+
+$(VER_SRC)/configure: | $(VER_SRC_LIST)
+	@test -n "$(NGX_SUITE_$(V))" || { echo "V=$(V): not a version this Makefile knows (1.26, 1.30)"; exit 1; }
+	rm -rf $(VER_DIR) && mkdir -p $(VER_DIR)
+	cd $(VER_DIR) && apt-get source --download-only --tar-only -qq nginx/$(NGX_SUITE_$(V)) \
+	    || { echo "nginx $(V): Debian's source package (nginx/$(NGX_SUITE_$(V))) could not be downloaded"; exit 1; }
+	cd $(VER_DIR) && tar xzf nginx_$(V).*.orig.tar.gz && mv nginx-$(V).* src
+	touch $@
+
+$(VER_SRC)/Makefile: $(VER_SRC)/configure config
+	cd $(VER_SRC) && ./configure --with-compat --with-http_ssl_module \
+	    --with-http_v2_module --with-http_realip_module --with-debug \
+	    --with-cc-opt="-g -O2" \
+	    --add-dynamic-module=$(TOP) > $(VER_DIR)/configure.log 2>&1 \
+	    || { tail -20 $(VER_DIR)/configure.log; exit 1; }
+
+$(VER_NGINX): $(VER_SRC)/Makefile $(MODULE_SRCS)
+	$(MAKE) -C $(VER_SRC) -j2 > $(VER_DIR)/build.log 2>&1 \
+	    || { grep -E "error|Error" $(VER_DIR)/build.log | head -20; exit 1; }
+
+nginx-version: $(VER_NGINX)
+
+# Every suite against that nginx, the module loaded as a dynamic module.
+test-nginx: nginx-version cli a2a-deps
+	@$(VER_NGINX) -v
+	TEST_NGINX_BINARY=$(VER_NGINX) TEST_NGINX_LOAD_MODULES=$(VER_SO) \
+	    $(PROVE) t/*.t
 
 # The gateway as an operator would run it, with a private Redis and a
 # stand-in platform, all on 127.0.0.1; prints curl lines to paste.
