@@ -243,8 +243,8 @@ our $Config = <<"_EOC_";
     }
 
     # The client must notice an edge that buffers.  $WS_D and $WS_E differ
-    # only in proxy_buffering, with HTTP/1.0 to the agent (nginx's
-    # default): the response is not chunked, so with buffering on nginx
+    # only in proxy_buffering, with HTTP/1.0 to the agent (set, since
+    # nginx 1.29 defaults to 1.1): the response is not chunked, so with buffering on nginx
     # keeps it until the agent ends it (buffers far larger than the whole
     # stream: nothing leaves early because a buffer filled up).  Not with
     # HTTP/1.1: nginx then hands on each complete chunk as it arrives, even
@@ -254,6 +254,7 @@ our $Config = <<"_EOC_";
         wsgate_auth on;
         wsgate_a2a on;
         wsgate_a2a_validate on;
+        proxy_http_version 1.0;
         proxy_buffering on;
         proxy_buffer_size 64k;
         proxy_buffers 4 64k;
@@ -266,6 +267,7 @@ our $Config = <<"_EOC_";
         wsgate_auth on;
         wsgate_a2a on;
         wsgate_a2a_validate on;
+        proxy_http_version 1.0;
         proxy_buffering off;
         proxy_buffer_size 64k;
         proxy_buffers 4 64k;
