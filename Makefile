@@ -183,6 +183,9 @@ $(VER_SRC_LIST):
 	printf 'Types: deb-src\nURIs: http://deb.debian.org/debian\nSuites: trixie sid\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' > $@
 	apt-get update -qq
 
+# NGX_SRC=/path/to/nginx takes that source tree (a release tarball's, or a
+# checkout with auto/configure) instead of Debian's package.
+ifeq ($(NGX_SRC),)
 $(VER_SRC)/configure: | $(VER_SRC_LIST)
 	@test -n "$(NGX_SUITE_$(V))" || { echo "V=$(V): not a version this Makefile knows (1.26, 1.30)"; exit 1; }
 	rm -rf $(VER_DIR) && mkdir -p $(VER_DIR)
@@ -190,6 +193,11 @@ $(VER_SRC)/configure: | $(VER_SRC_LIST)
 	    || { echo "nginx $(V): Debian's source package (nginx/$(NGX_SUITE_$(V))) could not be downloaded"; exit 1; }
 	cd $(VER_DIR) && tar xzf nginx_$(V).*.orig.tar.gz && mv nginx-$(V).* src
 	touch $@
+else
+$(VER_SRC)/configure:
+	rm -rf $(VER_DIR) && mkdir -p $(VER_DIR) && cp -r $(NGX_SRC) $(VER_SRC)
+	test -f $@ || ln -s auto/configure $@
+endif
 
 $(VER_SRC)/Makefile: $(VER_SRC)/configure config
 	cd $(VER_SRC) && ./configure --with-compat --with-http_ssl_module \
