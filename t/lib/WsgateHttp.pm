@@ -37,7 +37,7 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(http_background http_backend);
+our @EXPORT = qw(http_background http_backend redis_probe);
 
 my @Children;
 
@@ -136,14 +136,116 @@ sub http_backend {
     for my $pkg (qw(Test::Nginx::Util Test::Base::Filter)) {
         *{"${pkg}::http_background"} = \&http_background;
         *{"${pkg}::http_backend"} = \&http_backend;
+        *{"${pkg}::redis_probe"} = \&redis_probe;
     }
 }
 
+# Only the test process stops its children: upstream Test::Nginx's fake
+# TCP/UDP servers (--- tcp_listen) are forks of it that end with exit(),
+# which runs END blocks too.
+my $Owner = $$;
+my $Probe;
+
 END {
-    for my $pid (grep { defined } @Children, $Backend) {
-        kill 'TERM', $pid;
-        waitpid $pid, 0;
+    local $?;    # waitpid must not change the test's exit status
+
+    if ($$ == $Owner) {
+        for my $pid (grep { defined } @Children, $Backend, $Probe) {
+            kill 'TERM', $pid;
+            waitpid $pid, 0;
+        }
     }
+}
+
+# redis_probe() starts a small HTTP server on a free 127.0.0.1 port that
+# reads the suite's Redis (WsgateTest's main redis-server) at the time of a
+# request, so a block can check a Redis record between its requests with
+# ordinary response checks.  It sets $ENV{TEST_NGINX_PROBE_PORT} and
+# returns the port; a block's config routes to it, e.g.
+#
+#     location /redis/ {
+#         proxy_pass http://127.0.0.1:$TEST_NGINX_PROBE_PORT/;
+#     }
+#
+# GET /<COMMAND>/<arg>/<arg>... (each path segment %-decoded) runs that
+# command on a fresh connection and answers 200 text/plain with the reply,
+# one line per value: an array one line per element, "(nil)" for a nil,
+# "(error) <text>" for an error reply.  E.g.
+# GET /redis/HMGET/wsgate:ws:%7B<ws>%7D:regfail/status/source -> "400\ngateway\n".
+# Call it before run_tests(); it is stopped at the end of the file.
+
+sub redis_probe {
+    return $ENV{TEST_NGINX_PROBE_PORT} if $Probe;
+
+    my $redis = $ENV{TEST_NGINX_REDIS_PORT}
+        or die "redis_probe: no TEST_NGINX_REDIS_PORT (use WsgateTest first)";
+    my $cmd_on = WsgateTest->can('redis_cmd_on')
+        or die "redis_probe: use WsgateTest first";
+
+    my $srv = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0,
+                                    Proto => 'tcp', Listen => 16,
+                                    ReuseAddr => 1)
+        or die "redis_probe: cannot listen: $!";
+    my $port = $srv->sockport;
+    my $parent = $$;
+
+    my $pid = fork;
+    die "redis_probe: fork failed: $!" unless defined $pid;
+
+    if ($pid) {
+        close $srv;
+        $Probe = $pid;
+        return $ENV{TEST_NGINX_PROBE_PORT} = $port;
+    }
+
+    # the child: one request at a time.  It must never run the END blocks
+    # of the test file (upstream's would stop nginx), so no signal handler
+    # inherited from the test process (WsgateTest's exit on TERM) either.
+    $SIG{$_} = 'DEFAULT' for qw(INT TERM HUP);
+    $SIG{PIPE} = 'IGNORE';
+    my $sel = IO::Select->new($srv);
+    for (;;) {
+        POSIX::_exit(0) if getppid() != $parent;
+        next unless $sel->can_read(1);
+        my $c = $srv->accept or next;
+        probe_serve($c, $cmd_on, $redis);
+        close $c;
+    }
+}
+
+sub probe_serve {
+    my ($c, $cmd_on, $redis) = @_;
+    local $/ = "\n";
+    my $line = <$c>;
+    return unless defined $line;
+    while (defined(my $h = <$c>)) {
+        last if $h =~ /^\r?\n\z/;
+    }
+
+    my ($path) = $line =~ m{^\S+\s+(/\S*)} or return;
+    $path =~ s/\?.*//s;
+    my @args = map { (my $a = $_) =~ s/%([0-9A-Fa-f]{2})/chr hex $1/ge; $a }
+               grep { length } split m{/}, $path;
+
+    my $out = '';
+    if (@args) {
+        my $v = eval { $cmd_on->({ port => $redis }, @args) };
+        if ($@) {
+            (my $e = $@) =~ s/\s+\z//;
+            $e =~ s/ at \S+ line \d+\.?\z//;
+            $out = "(error) $e\n";
+        } else {
+            for my $x (ref $v eq 'ARRAY' ? @$v : ($v)) {
+                $out .= (defined $x ? (ref $x ? "(array)" : $x) : '(nil)')
+                        . "\n";
+            }
+        }
+    } else {
+        $out = "(error) no command\n";
+    }
+
+    print $c "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n"
+             . "Content-Length: " . length($out) . "\r\n\r\n$out";
 }
 
 1;
