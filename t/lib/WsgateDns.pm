@@ -68,8 +68,10 @@ use Carp qw(croak);
 use File::Path qw(remove_tree);
 use File::Temp ();
 use IO::Socket::INET;
-use POSIX qw(WNOHANG);
+use POSIX ();
 use Time::HiRes qw(sleep time);
+
+use WsgateTest ();
 
 our @EXPORT = qw(dns_start dns_stop dns_queries dns_clear dns_port);
 
@@ -222,23 +224,16 @@ sub dns_clear {
     close $fh;
 }
 
-sub alive {
-    my $pid = shift;
-    return 0 unless $pid;
-    return 0 if waitpid($pid, WNOHANG) == $pid;
-    return kill 0, $pid;
-}
-
 sub dns_stop {
     my $pid = $Pid;
     undef $Pid;
     return unless $pid;
     kill 'TERM', $pid;
     my $deadline = time + 5;
-    while (alive($pid) && time < $deadline) {
+    while (WsgateTest::alive($pid) && time < $deadline) {
         sleep 0.01;
     }
-    if (alive($pid)) {
+    if (WsgateTest::alive($pid)) {
         kill 'KILL', $pid;
         waitpid($pid, 0);
     }
