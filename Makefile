@@ -127,7 +127,7 @@ $(ASAN_DIR)/nginx-1.22.1/configure: | $(DEB_SRC_LIST)
 	    && tar xzf nginx_1.22.1.orig.tar.gz
 	touch $@
 
-$(ASAN_DIR)/nginx-1.22.1/Makefile: $(ASAN_DIR)/nginx-1.22.1/configure config
+$(ASAN_DIR)/nginx-1.22.1/Makefile: $(ASAN_DIR)/nginx-1.22.1/configure config Makefile
 	cd $(ASAN_DIR)/nginx-1.22.1 && ./configure --with-debug \
 	    --with-http_ssl_module --with-http_v2_module \
 	    --with-http_realip_module \
@@ -199,7 +199,7 @@ $(VER_SRC)/configure:
 	test -f $@ || ln -s auto/configure $@
 endif
 
-$(VER_SRC)/Makefile: $(VER_SRC)/configure config
+$(VER_SRC)/Makefile: $(VER_SRC)/configure config Makefile
 	cd $(VER_SRC) && ./configure --with-compat --with-http_ssl_module \
 	    --with-http_v2_module --with-http_realip_module --with-debug \
 	    --with-cc-opt="-g -O2" \
@@ -226,6 +226,15 @@ demo: deps
 
 demo-stop:
 	lua-free-config/demo-stop.sh
+
+# wrk against a plain proxy_pass, wsgate without cache and (once the module
+# has wsgate_cache) wsgate with cache, interleaved, one nginx worker each,
+# its own Redis and backend on loopback; about two minutes.  See
+# t/bench/run.sh and README.md's "Performance".
+.PHONY: bench
+bench: deps
+	$(MAKE) module
+	t/bench/run.sh
 
 clean:
 	rm -rf $(BUILD) t/servroot*
