@@ -14,6 +14,10 @@
 #include "ngx_http_wsgate_module.h"
 
 
+static ngx_uint_t ngx_http_wsgate_has_header(ngx_http_request_t *r,
+    ngx_str_t *names, ngx_uint_t n);
+
+
 ngx_msec_t
 ngx_http_wsgate_now_ms(void)
 {
@@ -202,19 +206,15 @@ ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
 }
 
 
-ngx_uint_t
-ngx_http_wsgate_count_header(ngx_http_request_t *r, ngx_str_t *key,
-    ngx_table_elt_t **first)
+/* 1 if a request header line has one of the n names */
+
+static ngx_uint_t
+ngx_http_wsgate_has_header(ngx_http_request_t *r, ngx_str_t *names,
+    ngx_uint_t n)
 {
-    ngx_uint_t        i, n;
+    ngx_uint_t        i, k;
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h;
-
-    n = 0;
-
-    if (first) {
-        *first = NULL;
-    }
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -223,7 +223,7 @@ ngx_http_wsgate_count_header(ngx_http_request_t *r, ngx_str_t *key,
 
         if (i >= part->nelts) {
             if (part->next == NULL) {
-                break;
+                return 0;
             }
 
             part = part->next;
@@ -231,14 +231,12 @@ ngx_http_wsgate_count_header(ngx_http_request_t *r, ngx_str_t *key,
             i = 0;
         }
 
-        if (ngx_http_wsgate_header_is(&h[i], key)) {
-            if (n++ == 0 && first) {
-                *first = &h[i];
+        for (k = 0; k < n; k++) {
+            if (ngx_http_wsgate_header_is(&h[i], &names[k])) {
+                return 1;
             }
         }
     }
-
-    return n;
 }
 
 
@@ -258,13 +256,7 @@ ngx_http_wsgate_remove_headers(ngx_http_request_t *r, ngx_str_t *names,
     ngx_list_part_t  *part;
     ngx_table_elt_t  *h, *nh;
 
-    for (k = 0; k < n; k++) {
-        if (ngx_http_wsgate_count_header(r, &names[k], NULL)) {
-            break;
-        }
-    }
-
-    if (k == n) {
+    if (!ngx_http_wsgate_has_header(r, names, n)) {
         /* the usual case: nothing to remove, no copy */
         return NGX_OK;
     }

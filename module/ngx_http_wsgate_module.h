@@ -262,9 +262,5 @@ ngx_int_t ngx_http_wsgate_remove_headers(ngx_http_request_t *r,
 /* the line's name is name in any case, "_" standing for "-" */
 ngx_uint_t ngx_http_wsgate_header_is(ngx_table_elt_t *h, ngx_str_t *name);
 
-/* how many request header lines of that name (as header_is() matches) */
-ngx_uint_t ngx_http_wsgate_count_header(ngx_http_request_t *r,
-    ngx_str_t *key, ngx_table_elt_t **first);
-
 
 #endif /* _NGX_HTTP_WSGATE_MODULE_H_INCLUDED_ */
