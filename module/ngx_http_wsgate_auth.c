@@ -5,7 +5,8 @@
  * The token step: parse "Authorization: Bearer <token>", ask Redis for
  * sha256(token), and judge the record: a workspace or system identity
  * (and, under wsgate_bind, the workspace the location is bound to), an
- * invalid token (401), or no answer (503).
+ * invalid token (401), or no answer (503).  With wsgate_cache the
+ * answer may come from the cache, and is put there when Redis gave it.
  */
 
 
@@ -17,8 +18,14 @@
 #include "ngx_http_wsgate_check.h"
 
 
+static ngx_int_t ngx_http_wsgate_auth_cached(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_main_conf_t *wmcf);
 static ngx_int_t ngx_http_wsgate_auth_reply(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_reply_t *reply);
+static ngx_int_t ngx_http_wsgate_auth_verdict(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
+static void ngx_http_wsgate_auth_identity(ngx_http_wsgate_ctx_t *ctx,
+    ngx_http_wsgate_cache_value_t *value);
 static ngx_uint_t ngx_http_wsgate_auth_record(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_http_wsgate_reply_t *reply);
 static ngx_int_t ngx_http_wsgate_auth_bind(ngx_http_request_t *r,
@@ -31,12 +38,20 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     size_t                       len;
     ngx_str_t                    digest;
     const char                  *why;
-    const u_char                *token;
-    ngx_table_elt_t             *h;
-    ngx_http_wsgate_loc_conf_t  *wlcf;
-    u_char                       hex[NGX_HTTP_WSGATE_DIGEST_LEN];
+    ngx_int_t                     rc;
+    const u_char                 *token;
+    ngx_table_elt_t              *h;
+    ngx_http_wsgate_loc_conf_t   *wlcf;
+    ngx_http_wsgate_main_conf_t  *wmcf;
+    u_char                        hex[NGX_HTTP_WSGATE_DIGEST_LEN];
+
+    /* HMGET and the key's PTTL, for an entry to expire with its key */
+    static ngx_str_t  lookup = ngx_string(
+        "local v = redis.call('HMGET', KEYS[1], 'ws', 'kind', 'name') "
+        "v[4] = redis.call('PTTL', KEYS[1]) return v");
 
     wlcf = ngx_http_get_module_loc_conf(r, ngx_http_wsgate_module);
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
 
     /*
      * The bind is judged on nginx's normalised path, but the raw one is
@@ -91,23 +106,90 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
                    "wsgate auth: token \"%*s...\" lookup",
                    (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
 
-    ngx_str_set(&ctx->query.argv[0], "HMGET");
+    ctx->query.handler = ngx_http_wsgate_auth_reply;
+
+    if (wmcf->cache == NULL) {
+        ngx_str_set(&ctx->query.argv[0], "HMGET");
+
+        if (ngx_http_wsgate_make_key(r, NGX_HTTP_WSGATE_KEY_TOKEN, &digest,
+                                     &ctx->query.argv[1])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&ctx->query.argv[2], "ws");
+        ngx_str_set(&ctx->query.argv[3], "kind");
+        ngx_str_set(&ctx->query.argv[4], "name");
+
+        ctx->query.argc = 5;
+
+        return NGX_AGAIN;
+    }
+
+    (void) ngx_http_wsgate_hex_decode(ctx->digest, hex,
+                                      NGX_HTTP_WSGATE_CACHE_DIGEST_LEN);
+
+    rc = ngx_http_wsgate_auth_cached(r, ctx, wmcf);
+
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    ngx_str_set(&ctx->query.argv[0], "EVAL");
+    ctx->query.argv[1] = lookup;
+    ngx_str_set(&ctx->query.argv[2], "1");
 
     if (ngx_http_wsgate_make_key(r, NGX_HTTP_WSGATE_KEY_TOKEN, &digest,
-                                 &ctx->query.argv[1])
+                                 &ctx->query.argv[3])
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    ngx_str_set(&ctx->query.argv[2], "ws");
-    ngx_str_set(&ctx->query.argv[3], "kind");
-    ngx_str_set(&ctx->query.argv[4], "name");
-
-    ctx->query.argc = 5;
-    ctx->query.handler = ngx_http_wsgate_auth_reply;
+    ctx->query.argc = 4;
 
     return NGX_AGAIN;
+}
+
+
+/* NGX_DECLINED: not in the cache, or not to be trusted now */
+
+static ngx_int_t
+ngx_http_wsgate_auth_cached(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
+    ngx_http_wsgate_main_conf_t *wmcf)
+{
+    ngx_int_t                      rc;
+    ngx_http_wsgate_cache_value_t  value;
+
+    rc = ngx_http_wsgate_cache_get(wmcf->cache, ctx->digest, r->pool, &value,
+                                   &ctx->ticket);
+
+    if (rc == NGX_ERROR) {
+        return NGX_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        ctx->cache_status = ctx->ticket.valid ? NGX_HTTP_WSGATE_CACHE_MISS
+                                              : NGX_HTTP_WSGATE_CACHE_BYPASS;
+        return NGX_DECLINED;
+    }
+
+    ctx->cache_status = NGX_HTTP_WSGATE_CACHE_HIT;
+
+    if (value.kind == NGX_HTTP_WSGATE_KIND_NONE) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "wsgate auth: unknown token \"%*s...\" (cached)",
+                      (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
+
+        ctx->auth_result = NGX_HTTP_WSGATE_AUTH_INVALID;
+
+    } else {
+        ngx_http_wsgate_auth_identity(ctx, &value);
+        ctx->auth_result = NGX_HTTP_WSGATE_AUTH_OK;
+    }
+
+    return ngx_http_wsgate_auth_verdict(r, ctx);
 }
 
 
@@ -115,6 +197,9 @@ static ngx_int_t
 ngx_http_wsgate_auth_reply(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ngx_http_wsgate_reply_t *reply)
 {
+    ngx_http_wsgate_main_conf_t    *wmcf;
+    ngx_http_wsgate_cache_value_t   value;
+
     if (reply == NULL) {
         ctx->auth_result = NGX_HTTP_WSGATE_AUTH_UNAVAILABLE;
 
@@ -122,6 +207,31 @@ ngx_http_wsgate_auth_reply(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
         ctx->auth_result = ngx_http_wsgate_auth_record(r, ctx, reply);
     }
 
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
+
+    if (ctx->auth_result == NGX_HTTP_WSGATE_AUTH_UNAVAILABLE
+        && wmcf->cache
+        && ngx_http_wsgate_cache_stale(wmcf->cache, ctx->digest, r->pool,
+                                       &value)
+           == NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "wsgate auth: redis unavailable, token \"%*s...\" "
+                      "admitted from the cache (stale_if_error)",
+                      (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
+
+        ctx->cache_status = NGX_HTTP_WSGATE_CACHE_STALE;
+        ngx_http_wsgate_auth_identity(ctx, &value);
+        ctx->auth_result = NGX_HTTP_WSGATE_AUTH_OK;
+    }
+
+    return ngx_http_wsgate_auth_verdict(r, ctx);
+}
+
+
+static ngx_int_t
+ngx_http_wsgate_auth_verdict(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
+{
     switch (ctx->auth_result) {
 
     case NGX_HTTP_WSGATE_AUTH_OK:
@@ -143,14 +253,37 @@ ngx_http_wsgate_auth_reply(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
 }
 
 
-/* judges the HMGET ws kind name reply: three strings-or-nils */
+/* the value's id is in r->pool */
+
+static void
+ngx_http_wsgate_auth_identity(ngx_http_wsgate_ctx_t *ctx,
+    ngx_http_wsgate_cache_value_t *value)
+{
+    ctx->kind = value->kind;
+
+    if (value->kind == NGX_HTTP_WSGATE_KIND_WORKSPACE) {
+        ctx->workspace = value->id;
+
+    } else {
+        ctx->name = value->id;
+    }
+}
+
+
+/*
+ * judges the HMGET ws kind name reply, three strings-or-nils, and with
+ * the cache the key's PTTL after them; puts the verdict in the cache
+ */
 
 static ngx_uint_t
 ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ngx_http_wsgate_reply_t *reply)
 {
-    ngx_str_t                *dst;
-    ngx_http_wsgate_reply_t  *ws, *kind, *name, *id;
+    int64_t                         pttl;
+    ngx_str_t                      *dst;
+    ngx_http_wsgate_reply_t        *ws, *kind, *name, *id;
+    ngx_http_wsgate_main_conf_t    *wmcf;
+    ngx_http_wsgate_cache_value_t   value;
 
     if (reply->type == NGX_HTTP_WSGATE_REPLY_ERROR) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
@@ -159,7 +292,13 @@ ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
         return NGX_HTTP_WSGATE_AUTH_UNAVAILABLE;
     }
 
-    if (reply->type != NGX_HTTP_WSGATE_REPLY_ARRAY || reply->nelts != 3) {
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
+
+    if (reply->type != NGX_HTTP_WSGATE_REPLY_ARRAY
+        || reply->nelts != (wmcf->cache ? 4 : 3)
+        || (wmcf->cache
+            && reply->elts[3]->type != NGX_HTTP_WSGATE_REPLY_INTEGER))
+    {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "wsgate auth: unexpected redis reply type %d",
                       reply->type);
@@ -169,11 +308,21 @@ ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ws = reply->elts[0];
     kind = reply->elts[1];
     name = reply->elts[2];
+    pttl = wmcf->cache ? reply->elts[3]->integer : -1;
 
     if (kind->type == NGX_HTTP_WSGATE_REPLY_NIL) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "wsgate auth: unknown token \"%*s...\"",
                       (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
+
+        if (wmcf->cache) {
+            value.kind = NGX_HTTP_WSGATE_KIND_NONE;
+            ngx_str_null(&value.id);
+
+            ngx_http_wsgate_cache_put(wmcf->cache, ctx->digest, &ctx->ticket,
+                                      &value, pttl);
+        }
+
         return NGX_HTTP_WSGATE_AUTH_INVALID;
     }
 
@@ -209,6 +358,14 @@ ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     }
 
     dst->len = id->str.len;
+
+    if (wmcf->cache) {
+        value.kind = ctx->kind;
+        value.id = *dst;
+
+        ngx_http_wsgate_cache_put(wmcf->cache, ctx->digest, &ctx->ticket,
+                                  &value, pttl);
+    }
 
     return NGX_HTTP_WSGATE_AUTH_OK;
 }

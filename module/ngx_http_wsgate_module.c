@@ -57,6 +57,13 @@ static ngx_command_t  ngx_http_wsgate_commands[] = {
       0,
       NULL },
 
+    { ngx_string("wsgate_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_wsgate_cache,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("wsgate_key_prefix"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
       ngx_conf_set_str_slot,
@@ -213,6 +220,7 @@ ngx_module_t  ngx_http_wsgate_module = {
 #define NGX_HTTP_WSGATE_VAR_CALLER_KIND   6
 #define NGX_HTTP_WSGATE_VAR_REG_ERROR     7
 #define NGX_HTTP_WSGATE_VAR_REG_STATE     8
+#define NGX_HTTP_WSGATE_VAR_CACHE_STATUS  9
 
 
 static ngx_http_variable_t  ngx_http_wsgate_vars[] = {
@@ -245,6 +253,9 @@ static ngx_http_variable_t  ngx_http_wsgate_vars[] = {
       ngx_http_wsgate_variable, NGX_HTTP_WSGATE_VAR_REG_STATE,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
+    { ngx_string("wsgate_cache_status"), NULL, ngx_http_wsgate_variable,
+      NGX_HTTP_WSGATE_VAR_CACHE_STATUS, NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
       ngx_http_null_variable
 };
 
@@ -256,6 +267,15 @@ static ngx_str_t  ngx_http_wsgate_auth_results[] = {
     ngx_string("invalid"),
     ngx_string("mismatch"),
     ngx_string("unavailable")
+};
+
+
+static ngx_str_t  ngx_http_wsgate_cache_statuses[] = {
+    ngx_null_string,
+    ngx_string("HIT"),
+    ngx_string("MISS"),
+    ngx_string("BYPASS"),
+    ngx_string("STALE")
 };
 
 
@@ -343,6 +363,10 @@ ngx_http_wsgate_variable(ngx_http_request_t *r, ngx_http_variable_value_t *v,
         s = &ctx->register_error;
         break;
 
+    case NGX_HTTP_WSGATE_VAR_CACHE_STATUS:
+        s = &ngx_http_wsgate_cache_statuses[ctx->cache_status];
+        break;
+
     case NGX_HTTP_WSGATE_VAR_REG_STATE:
         v->data = (u_char *) ngx_http_wsgate_state_name(ctx->state);
         v->len = ngx_strlen(v->data);
@@ -390,6 +414,7 @@ ngx_http_wsgate_create_main_conf(ngx_conf_t *cf)
      *     wmcf->system_namespace_set = 0;
      *     wmcf->system_callers = NULL;
      *     wmcf->client = NULL;
+     *     wmcf->cache = NULL;
      *     wmcf->used = 0;
      */
 
@@ -410,6 +435,12 @@ ngx_http_wsgate_init_main_conf(ngx_conf_t *cf, void *conf)
 
     if (wmcf->key_prefix.data == NULL) {
         ngx_str_set(&wmcf->key_prefix, "wsgate:");
+    }
+
+    if (wmcf->cache && wmcf->redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"wsgate_cache\" needs \"wsgate_redis\"");
+        return NGX_CONF_ERROR;
     }
 
     ngx_conf_init_msec_value(wmcf->wedge_window, 5 * 60 * 1000);
@@ -1072,8 +1103,17 @@ ngx_http_wsgate_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    wmcf->client = ngx_http_wsgate_redis_create(cycle, wmcf->redis);
+    wmcf->client = ngx_http_wsgate_redis_create(cycle, wmcf->redis,
+                                                "wsgate");
     if (wmcf->client == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (wmcf->cache
+        && ngx_http_wsgate_cache_init_process(wmcf->cache, cycle, wmcf->redis,
+                                              wmcf->client, &wmcf->key_prefix)
+           != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
@@ -1091,6 +1131,10 @@ ngx_http_wsgate_exit_process(ngx_cycle_t *cycle)
     }
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_wsgate_module);
+
+    if (wmcf != NULL && wmcf->cache != NULL) {
+        ngx_http_wsgate_cache_exit_process(wmcf->cache);
+    }
 
     if (wmcf != NULL && wmcf->client != NULL) {
         ngx_http_wsgate_redis_destroy(wmcf->client);

@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wsgate_redis.h"
+#include "ngx_http_wsgate_cache.h"
 #include "ngx_http_wsgate_schema.h"
 #include "ngx_http_wsgate_token.h"
 #include "ngx_http_wsgate_uuid.h"
@@ -57,6 +58,8 @@ typedef struct {
     u_char                          system_namespace[16];
     ngx_flag_t                      system_namespace_set;
     ngx_array_t                    *system_callers;
+
+    ngx_http_wsgate_cache_t        *cache;
 
     /* per worker, made in init_process */
     ngx_http_wsgate_redis_t        *client;
@@ -151,6 +154,11 @@ struct ngx_http_wsgate_ctx_s {
     ngx_str_t                       name;          /* system token's name */
     u_char                          prefix[NGX_HTTP_WSGATE_PREFIX_LEN];
     size_t                          prefix_len;
+
+    /* the token cache: the raw digest, what a miss must show to fill it */
+    u_char                          digest[NGX_HTTP_WSGATE_CACHE_DIGEST_LEN];
+    ngx_http_wsgate_cache_ticket_t  ticket;
+    ngx_uint_t                      cache_status;
 
     /* the request body, contiguous, once read (register, A2A checks) */
     ngx_str_t                       body;

@@ -14,6 +14,10 @@
  * is made, at once after losing a working connection, otherwise after a
  * jittered exponential backoff.  While backing off, new operations fail at
  * once: a request never waits for a Redis that is known to be down.
+ *
+ * An owner may hear of the connection (ready, lost, closing at a graceful
+ * shutdown) and, on a subscriber connection, get the messages that no
+ * operation waits for.
  */
 
 
@@ -79,6 +83,12 @@ struct ngx_http_wsgate_redis_s {
     ngx_log_t                          log;
     ngx_log_t                          quiet_log;  /* retries while down */
 
+    const char                        *role;
+
+    ngx_http_wsgate_redis_event_pt     event;
+    ngx_http_wsgate_redis_push_pt      push;
+    void                              *owner;
+
     u_char                             reason[256];
     u_char                             logged[256];  /* the last reason */
 
@@ -134,6 +144,7 @@ static ngx_int_t ngx_http_wsgate_redis_next_deadline(
 static void ngx_http_wsgate_redis_arm(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
     ngx_http_wsgate_redis_status_e status, ngx_err_t err, const char *reason);
+static void ngx_http_wsgate_redis_lost(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_close(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_fail_ops(ngx_http_wsgate_redis_t *rd,
     ngx_http_wsgate_redis_status_e status);
@@ -152,7 +163,7 @@ static redisReplyObjectFunctions  ngx_http_wsgate_reply_functions = {
 
 ngx_http_wsgate_redis_t *
 ngx_http_wsgate_redis_create(ngx_cycle_t *cycle,
-    ngx_http_wsgate_redis_conf_t *conf)
+    ngx_http_wsgate_redis_conf_t *conf, const char *role)
 {
     ngx_http_wsgate_redis_t  *rd;
 
@@ -167,6 +178,7 @@ ngx_http_wsgate_redis_create(ngx_cycle_t *cycle,
     }
 
     rd->conf = conf;
+    rd->role = role;
 
     ngx_queue_init(&rd->ops);
     ngx_queue_init(&rd->free);
@@ -233,6 +245,17 @@ ngx_http_wsgate_redis_destroy(ngx_http_wsgate_redis_t *rd)
 
     rd->nops = 0;
     rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
+}
+
+
+void
+ngx_http_wsgate_redis_set_owner(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_event_pt event, ngx_http_wsgate_redis_push_pt push,
+    void *data)
+{
+    rd->event = event;
+    rd->push = push;
+    rd->owner = data;
 }
 
 
@@ -650,7 +673,7 @@ ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
             ngx_str_set(&argv[0], "CLIENT");
             ngx_str_set(&argv[1], "SETNAME");
 
-            p = ngx_snprintf(name, sizeof(name), "wsgate-%P", ngx_pid);
+            p = ngx_snprintf(name, sizeof(name), "%s-%P", rd->role, ngx_pid);
 
             argv[2].data = name;
             argv[2].len = p - name;
@@ -893,8 +916,18 @@ ngx_http_wsgate_redis_read_handler(ngx_event_t *rev)
     rd = c->data;
 
     if (c->close) {
+
         /* a graceful shutdown closes idle connections */
-        ngx_http_wsgate_redis_close(rd);
+
+        if (rd->event
+            && rd->event(rd->owner, rd, NGX_HTTP_WSGATE_REDIS_CLOSING)
+               == NGX_DECLINED)
+        {
+            c->close = 0;
+            return;
+        }
+
+        ngx_http_wsgate_redis_lost(rd);
         rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
         ngx_http_wsgate_redis_fail_ops(rd, NGX_HTTP_WSGATE_REDIS_DOWN);
         return;
@@ -974,6 +1007,21 @@ ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd)
         }
 
         reply = r;
+
+        if (rd->push
+            && reply->type == NGX_HTTP_WSGATE_REPLY_ARRAY
+            && reply->nelts == 3
+            && ngx_http_wsgate_reply_is(reply->elts[0], "message", 7))
+        {
+            rd->push(rd->owner, reply);
+            ngx_http_wsgate_reply_free(reply);
+
+            if (rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTED) {
+                return NGX_ERROR;
+            }
+
+            continue;
+        }
 
         if (ngx_queue_empty(&rd->ops)) {
             ngx_http_wsgate_reply_free(reply);
@@ -1076,6 +1124,10 @@ ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
                       &rd->conf->name);
         rd->down_logged = 0;
         rd->logged[0] = '\0';
+    }
+
+    if (rd->event) {
+        (void) rd->event(rd->owner, rd, NGX_HTTP_WSGATE_REDIS_READY);
     }
 
     return NGX_OK;
@@ -1206,7 +1258,7 @@ ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
                        &rd->conf->name, reason);
     }
 
-    ngx_http_wsgate_redis_close(rd);
+    ngx_http_wsgate_redis_lost(rd);
 
     if (rd->destroyed || ngx_exiting || ngx_terminate || ngx_quit) {
         rd->state = NGX_HTTP_WSGATE_REDIS_CLOSED;
@@ -1246,6 +1298,23 @@ ngx_http_wsgate_redis_fail(ngx_http_wsgate_redis_t *rd,
     }
 
     ngx_add_timer(&rd->retry, delay);
+}
+
+
+/* closes the connection; its owner hears when a ready one is lost */
+
+static void
+ngx_http_wsgate_redis_lost(ngx_http_wsgate_redis_t *rd)
+{
+    ngx_uint_t  was_ready;
+
+    was_ready = rd->ready;
+
+    ngx_http_wsgate_redis_close(rd);
+
+    if (was_ready && rd->event && !rd->destroyed) {
+        (void) rd->event(rd->owner, rd, NGX_HTTP_WSGATE_REDIS_LOST);
+    }
 }
 
 

@@ -68,6 +68,28 @@ typedef void (*ngx_http_wsgate_redis_handler_pt)(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 
 
+/* what happened to a connection, told to its owner */
+typedef enum {
+    NGX_HTTP_WSGATE_REDIS_READY = 0,  /* set up: commands flow */
+    NGX_HTTP_WSGATE_REDIS_LOST,       /* a ready connection is gone */
+    NGX_HTTP_WSGATE_REDIS_CLOSING     /* a graceful shutdown closes idle
+                                         connections: NGX_DECLINED keeps
+                                         this one open (the owner closes
+                                         it with the worker) */
+} ngx_http_wsgate_redis_event_e;
+
+
+typedef ngx_int_t (*ngx_http_wsgate_redis_event_pt)(void *data,
+    ngx_http_wsgate_redis_t *rd, ngx_http_wsgate_redis_event_e event);
+
+/*
+ * A subscriber's message, ["message", channel, payload], which no
+ * operation waits for; freed when the handler returns.
+ */
+typedef void (*ngx_http_wsgate_redis_push_pt)(void *data,
+    ngx_http_wsgate_reply_t *msg);
+
+
 /* what the configuration fixes; lives in cf->pool */
 typedef struct {
     ngx_addr_t                      *addr;
@@ -86,8 +108,14 @@ typedef struct {
 } ngx_http_wsgate_redis_conf_t;
 
 
+/* role names the connection in CLIENT LIST: "<role>-<pid>" */
 ngx_http_wsgate_redis_t *ngx_http_wsgate_redis_create(ngx_cycle_t *cycle,
-    ngx_http_wsgate_redis_conf_t *conf);
+    ngx_http_wsgate_redis_conf_t *conf, const char *role);
+
+/* the owner's hooks; set them before the event loop runs */
+void ngx_http_wsgate_redis_set_owner(ngx_http_wsgate_redis_t *rd,
+    ngx_http_wsgate_redis_event_pt event, ngx_http_wsgate_redis_push_pt push,
+    void *data);
 void ngx_http_wsgate_redis_destroy(ngx_http_wsgate_redis_t *rd);
 
 /*

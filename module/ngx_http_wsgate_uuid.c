@@ -38,6 +38,26 @@ ngx_http_wsgate_hex_value(u_char c)
 }
 
 
+int
+ngx_http_wsgate_hex_decode(u_char *dst, const u_char *src, size_t len)
+{
+    int  hi, lo;
+
+    while (len--) {
+        hi = ngx_http_wsgate_hex_value(*src++);
+        lo = ngx_http_wsgate_hex_value(*src++);
+
+        if (hi < 0 || lo < 0) {
+            return -1;
+        }
+
+        *dst++ = (u_char) ((hi << 4) | lo);
+    }
+
+    return 0;
+}
+
+
 u_char *
 ngx_http_wsgate_hex_dump(u_char *dst, const u_char *src, size_t len)
 {

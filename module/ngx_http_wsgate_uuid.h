@@ -36,6 +36,9 @@ int ngx_http_wsgate_uuid_v5(const u_char *ns, const u_char *name,
 /* the value of one hex digit (either case), or -1 */
 int ngx_http_wsgate_hex_value(u_char c);
 
+/* 2 * len hex digits (either case) as len bytes; 0, or -1 if not hex */
+int ngx_http_wsgate_hex_decode(u_char *dst, const u_char *src, size_t len);
+
 /* len bytes as 2 * len lowercase hex digits (no NUL); returns the end */
 u_char *ngx_http_wsgate_hex_dump(u_char *dst, const u_char *src, size_t len);
 
