@@ -33,7 +33,7 @@ DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 export TEST_NGINX_BINARY ?= /usr/sbin/nginx
 
-.PHONY: all deps module cli unit test test-unit test-t test-asan asan a2a-deps clean \
+.PHONY: all deps module cli unit test test-unit test-t test-cache test-asan asan a2a-deps clean \
         demo demo-stop nginx-version test-nginx
 
 all: module cli
@@ -101,12 +101,22 @@ PROVE := TEST_NGINX_RANDOMIZE=1 prove -j2 -I t/lib
 test-t: module cli a2a-deps
 	$(PROVE) t/*.t
 
+# The auth, register and A2A suites again with a token cache configured
+# (WsgateTest's cache_conf() adds wsgate_cache to their http block): the
+# same answers, whether or not an entry came from the cache.
+CACHE_SUITES := t/010-auth.t t/040-register-payload.t \
+                t/045-register-state.t t/050-a2a.t
+
+test-cache: module cli a2a-deps
+	WSGATE_TEST_CACHE=1 $(PROVE) $(CACHE_SUITES)
+
 # deps first, in its own make, so that a fresh machine has the compilers
 # and libraries before anything is built.
 test: deps
 	$(MAKE) all unit
 	$(MAKE) test-unit
 	$(MAKE) test-t
+	$(MAKE) test-cache
 	$(MAKE) test-asan
 	$(MAKE) test-nginx V=1.26
 

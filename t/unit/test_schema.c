@@ -442,6 +442,81 @@ test_hex_dump(void)
 }
 
 
+/* the decoder: the dump's inverse, either case, nothing but hex */
+
+static void
+test_hex_decode(void)
+{
+    size_t   i;
+    u_char   out[257], all[256], hex[2 * 256], upper[2 * 256];
+
+    static const struct {
+        int          line;
+        const char  *hex;
+        size_t       len;
+        int          rc;
+        const char  *out;
+    } cases[] = {
+        { __LINE__, "", 0, 0, "" },
+        { __LINE__, "00", 1, 0, "\x00" },
+        { __LINE__, "0f", 1, 0, "\x0f" },
+        { __LINE__, "F0", 1, 0, "\xf0" },
+        { __LINE__, "fF", 1, 0, "\xff" },
+        { __LINE__, "616263", 3, 0, "abc" },
+        /* only 2 * len digits are read */
+        { __LINE__, "6162zz", 2, 0, "ab" },
+        { __LINE__, "g0", 1, -1, NULL },
+        { __LINE__, "0g", 1, -1, NULL },
+        { __LINE__, "0 ", 1, -1, NULL },
+        { __LINE__, "-1", 1, -1, NULL },
+        { __LINE__, "6162:3", 3, -1, NULL },
+        { __LINE__, "@0", 1, -1, NULL },
+        { __LINE__, "`0", 1, -1, NULL },
+        { __LINE__, "G0", 1, -1, NULL },
+        { __LINE__, "/0", 1, -1, NULL },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        UNIT_ROW(cases[i].line);
+
+        memset(out, '#', sizeof(out));
+
+        CHECK_INT(ngx_http_wsgate_hex_decode(out,
+                                             (const u_char *) cases[i].hex,
+                                             cases[i].len),
+                  cases[i].rc);
+
+        if (cases[i].rc == 0) {
+            CHECK_MEM(out, cases[i].len, cases[i].out, cases[i].len);
+            CHECK_INT(out[cases[i].len], '#');
+        }
+    }
+
+    UNIT_ROW_END();
+
+    /* every byte value round-trips, in lowercase and in uppercase */
+
+    for (i = 0; i < 256; i++) {
+        all[i] = (u_char) i;
+    }
+
+    (void) ngx_http_wsgate_hex_dump(hex, all, 256);
+
+    for (i = 0; i < sizeof(hex); i++) {
+        upper[i] = (hex[i] >= 'a' && hex[i] <= 'f') ? hex[i] - 0x20 : hex[i];
+    }
+
+    memset(out, '#', sizeof(out));
+    CHECK_INT(ngx_http_wsgate_hex_decode(out, hex, 256), 0);
+    CHECK_MEM(out, 256, all, 256);
+    CHECK_INT(out[256], '#');
+
+    memset(out, '#', sizeof(out));
+    CHECK_INT(ngx_http_wsgate_hex_decode(out, upper, 256), 0);
+    CHECK_MEM(out, 256, all, 256);
+}
+
+
 void
 test_schema(void)
 {
@@ -450,4 +525,5 @@ test_schema(void)
     test_state();
     test_state_name();
     test_hex_dump();
+    test_hex_decode();
 }
