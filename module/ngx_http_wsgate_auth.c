@@ -95,7 +95,7 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 
     if (ngx_http_wsgate_sha256_hex(token, len, hex) != 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                      "wsgate auth: EVP_Digest() failed");
+                      "wsgate auth: SHA-256 digest failed");
         return NGX_ERROR;
     }
 

@@ -3,8 +3,8 @@
  * Copyright (C) wsgate authors
  *
  * One pipelined Redis connection per worker.  nginx owns the socket
- * (ngx_event_connect_peer, nginx's OpenSSL layer); hiredis only formats
- * commands (redisFormatCommandArgv) and parses replies (redisReader).
+ * (ngx_event_connect_peer, nginx's OpenSSL layer) and writes the commands
+ * (RESP, formatted in place); hiredis only parses replies (redisReader).
  *
  * Operations are kept in one FIFO, in the order their commands were
  * written; replies come back in that order.  A reply can't be cancelled on
@@ -112,6 +112,8 @@ static ngx_int_t ngx_http_wsgate_redis_queue_setup(
     ngx_http_wsgate_redis_t *rd);
 static ngx_int_t ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd,
     ngx_uint_t argc, ngx_str_t *argv);
+static u_char *ngx_http_wsgate_redis_header(u_char *p, u_char type,
+    size_t n);
 static ngx_http_wsgate_redis_op_t *ngx_http_wsgate_redis_op_get(
     ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_op_free(ngx_http_wsgate_redis_t *rd,
@@ -721,30 +723,30 @@ ngx_http_wsgate_redis_queue_setup(ngx_http_wsgate_redis_t *rd)
 }
 
 
+/*
+ * Appends one command to the output buffer in RESP, written in place:
+ * redisFormatCommandArgv() would allocate a copy and build it with
+ * sprintf(), which is most of a lookup's cost on the worker.
+ */
+
 static ngx_int_t
 ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
     ngx_str_t *argv)
 {
-    int          len;
-    char        *cmd;
-    u_char      *out;
-    size_t       size;
+    u_char      *p, *out;
+    size_t       len, size;
     ngx_uint_t   i;
-    const char  *args[NGX_HTTP_WSGATE_REDIS_MAX_ARGS];
-    size_t       lens[NGX_HTTP_WSGATE_REDIS_MAX_ARGS];
 
     if (argc > NGX_HTTP_WSGATE_REDIS_MAX_ARGS) {
         return NGX_ERROR;
     }
 
-    for (i = 0; i < argc; i++) {
-        args[i] = (const char *) argv[i].data;
-        lens[i] = argv[i].len;
-    }
+    /* "*<argc>\r\n", then "$<len>\r\n<arg>\r\n" each: at most this */
 
-    len = redisFormatCommandArgv(&cmd, (int) argc, args, lens);
-    if (len < 0) {
-        return NGX_ERROR;
+    len = sizeof("*\r\n") - 1 + NGX_INT_T_LEN;
+
+    for (i = 0; i < argc; i++) {
+        len += sizeof("$\r\n\r\n") - 1 + NGX_SIZE_T_LEN + argv[i].len;
     }
 
     if (rd->out_len + len > rd->out_size) {
@@ -762,7 +764,6 @@ ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
 
             out = ngx_alloc(size, &rd->log);
             if (out == NULL) {
-                redisFreeCommand(cmd);
                 return NGX_ERROR;
             }
 
@@ -776,12 +777,41 @@ ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
         }
     }
 
-    ngx_memcpy(rd->out + rd->out_len, cmd, len);
-    rd->out_len += len;
+    p = ngx_http_wsgate_redis_header(rd->out + rd->out_len, '*', argc);
 
-    redisFreeCommand(cmd);
+    for (i = 0; i < argc; i++) {
+        p = ngx_http_wsgate_redis_header(p, '$', argv[i].len);
+        p = ngx_cpymem(p, argv[i].data, argv[i].len);
+        *p++ = CR;
+        *p++ = LF;
+    }
+
+    rd->out_len = p - rd->out;
 
     return NGX_OK;
+}
+
+
+/* "*<n>\r\n" or "$<n>\r\n": ngx_sprintf() would cost more than the rest */
+
+static u_char *
+ngx_http_wsgate_redis_header(u_char *p, u_char type, size_t n)
+{
+    u_char  *last, buf[NGX_SIZE_T_LEN];
+
+    last = buf + NGX_SIZE_T_LEN;
+
+    do {
+        *--last = (u_char) (n % 10 + '0');
+        n /= 10;
+    } while (n);
+
+    *p++ = type;
+    p = ngx_cpymem(p, last, buf + NGX_SIZE_T_LEN - last);
+    *p++ = CR;
+    *p++ = LF;
+
+    return p;
 }
 
 

@@ -70,9 +70,15 @@ ngx_http_wsgate_key(u_char *dst, ngx_http_wsgate_key_e kind,
     memcpy(dst, k->head, len);
     dst += len;
 
-    for (i = 0; i < id_len; i++) {
-        *dst++ = (k->lower && id[i] >= 'A' && id[i] <= 'Z')
-                 ? id[i] - 'A' + 'a' : id[i];
+    if (k->lower) {
+        for (i = 0; i < id_len; i++) {
+            *dst++ = (id[i] >= 'A' && id[i] <= 'Z')
+                     ? id[i] - 'A' + 'a' : id[i];
+        }
+
+    } else {
+        memcpy(dst, id, id_len);
+        dst += id_len;
     }
 
     len = strlen(k->tail);

@@ -121,13 +121,22 @@ ngx_http_wsgate_is_b64token_char(u_char c)
 }
 
 
+/*
+ * Called for every request.  With OpenSSL 3, EVP_sha256() makes
+ * EVP_DigestInit_ex() look the implementation up in the provider store
+ * on each call, and EVP_Digest() allocates a context on each call: the
+ * digest is fetched, and the context made, once per process instead.
+ */
+
 int
 ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
 {
     u_char        md[EVP_MAX_MD_SIZE];
     unsigned int  mdlen;
 
-    static const u_char  empty[1] = { 0 };
+    static EVP_MD_CTX    *ctx;
+    static const EVP_MD  *sha256;
+    static const u_char   empty[1] = { 0 };
 
     if (in == NULL) {
         if (len != 0) {
@@ -137,7 +146,27 @@ ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
         in = empty;
     }
 
-    if (EVP_Digest(in, len, md, &mdlen, EVP_sha256(), NULL) != 1
+    if (sha256 == NULL) {
+#if (OPENSSL_VERSION_NUMBER >= 0x30000000L)
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#else
+        sha256 = EVP_sha256();
+#endif
+        if (sha256 == NULL) {
+            return -1;
+        }
+    }
+
+    if (ctx == NULL) {
+        ctx = EVP_MD_CTX_new();
+        if (ctx == NULL) {
+            return -1;
+        }
+    }
+
+    if (EVP_DigestInit_ex(ctx, sha256, NULL) != 1
+        || EVP_DigestUpdate(ctx, in, len) != 1
+        || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1
         || mdlen * 2 != NGX_HTTP_WSGATE_DIGEST_LEN)
     {
         return -1;
