@@ -93,11 +93,14 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     ctx->prefix_len = NGX_HTTP_WSGATE_PREFIX_LEN;
     ngx_memcpy(ctx->prefix, token, NGX_HTTP_WSGATE_PREFIX_LEN);
 
-    if (ngx_http_wsgate_sha256_hex(token, len, hex) != 0) {
+    if (ngx_http_wsgate_sha256(token, len, ctx->digest) != 0) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
                       "wsgate auth: SHA-256 digest failed");
         return NGX_ERROR;
     }
+
+    (void) ngx_http_wsgate_hex_dump(hex, ctx->digest,
+                                    NGX_HTTP_WSGATE_SHA256_LEN);
 
     digest.data = hex;
     digest.len = NGX_HTTP_WSGATE_DIGEST_LEN;
@@ -126,9 +129,6 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 
         return NGX_AGAIN;
     }
-
-    (void) ngx_http_wsgate_hex_decode(ctx->digest, hex,
-                                      NGX_HTTP_WSGATE_CACHE_DIGEST_LEN);
 
     rc = ngx_http_wsgate_auth_cached(r, ctx, wmcf);
 

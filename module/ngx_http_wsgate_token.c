@@ -129,7 +129,7 @@ ngx_http_wsgate_is_b64token_char(u_char c)
  */
 
 int
-ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
+ngx_http_wsgate_sha256(const u_char *in, size_t len, u_char *out)
 {
     u_char        md[EVP_MAX_MD_SIZE];
     unsigned int  mdlen;
@@ -167,12 +167,27 @@ ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
     if (EVP_DigestInit_ex(ctx, sha256, NULL) != 1
         || EVP_DigestUpdate(ctx, in, len) != 1
         || EVP_DigestFinal_ex(ctx, md, &mdlen) != 1
-        || mdlen * 2 != NGX_HTTP_WSGATE_DIGEST_LEN)
+        || mdlen != NGX_HTTP_WSGATE_SHA256_LEN)
     {
         return -1;
     }
 
-    (void) ngx_http_wsgate_hex_dump(out, md, mdlen);
+    memcpy(out, md, NGX_HTTP_WSGATE_SHA256_LEN);
+
+    return 0;
+}
+
+
+int
+ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out)
+{
+    u_char  md[NGX_HTTP_WSGATE_SHA256_LEN];
+
+    if (ngx_http_wsgate_sha256(in, len, md) != 0) {
+        return -1;
+    }
+
+    (void) ngx_http_wsgate_hex_dump(out, md, NGX_HTTP_WSGATE_SHA256_LEN);
 
     return 0;
 }

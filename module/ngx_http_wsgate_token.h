@@ -18,6 +18,7 @@
 #define NGX_HTTP_WSGATE_TOKEN_MIN      16
 #define NGX_HTTP_WSGATE_TOKEN_MAX      512
 #define NGX_HTTP_WSGATE_DIGEST_LEN     64     /* sha256, lowercase hex */
+#define NGX_HTTP_WSGATE_SHA256_LEN     32     /* sha256, raw */
 #define NGX_HTTP_WSGATE_PREFIX_LEN     8      /* the most of a token logged */
 
 
@@ -35,6 +36,9 @@
  */
 int ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
     const u_char **token, size_t *token_len);
+
+/* Writes sha256(in), 32 bytes; 0 or -1. */
+int ngx_http_wsgate_sha256(const u_char *in, size_t len, u_char *out);
 
 /* Writes sha256(in) as 64 lowercase hex characters (no NUL); 0 or -1. */
 int ngx_http_wsgate_sha256_hex(const u_char *in, size_t len, u_char *out);
