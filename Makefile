@@ -67,7 +67,10 @@ $(BUILD)/nginx/Makefile: config $(NGX_DEV)/conf_flags
 
 $(MODULE_SO): $(BUILD)/nginx/Makefile $(MODULE_SRCS)
 	$(MAKE) -C $(BUILD)/nginx -f objs/Makefile modules
-	cp $(BUILD)/nginx/objs/ngx_http_wsgate_module.so $@
+	@# a new file, renamed over the old: an nginx running the old one
+	@# keeps its mapping (overwriting it in place crashes its workers)
+	cp $(BUILD)/nginx/objs/ngx_http_wsgate_module.so $@.tmp
+	mv -f $@.tmp $@
 
 cli: $(BUILD)/wsgate-token
 

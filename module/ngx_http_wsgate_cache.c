@@ -25,7 +25,8 @@
  * is: then nobody was listening.  Entries of an older era are still good
  * for stale_if_error, but not after a flush (FLUSHALL, FLUSHDB).  An
  * answer from Redis is cached only if no invalidation and no new era came
- * between the question and the answer: the invalidation may be about it.
+ * between the question and the answer for a key of its bucket: the
+ * invalidation may be about it.
  *
  * Across a reload the old workers keep their subscription until a new
  * worker has one (at most a second), so the cache need not start over.
@@ -75,11 +76,11 @@ typedef struct {
 
 typedef struct {
     ngx_http_wsgate_cache_node_t  **buckets;
+    uint32_t                       *gens;      /* a bucket's invalidations */
     uint32_t                        mask;
     ngx_queue_t                     lru;
     uint64_t                        era;
     uint64_t                        hard_era;  /* older: flushed */
-    uint64_t                        gen;       /* every invalidation */
     ngx_uint_t                      generation;  /* configuration loads */
     ngx_http_wsgate_cache_slot_t    slots[NGX_HTTP_WSGATE_CACHE_SLOTS];
 } ngx_http_wsgate_cache_sh_t;
@@ -101,6 +102,7 @@ typedef struct {
     ngx_msec_t                      handover_end;
     ngx_log_t                      *log;
 
+    unsigned                        subscribing:1;
     unsigned                        subscribed:1;
     unsigned                        tracking:1;
     unsigned                        healthy:1;
@@ -127,6 +129,8 @@ struct ngx_http_wsgate_cache_s {
 
 static ngx_int_t ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
+static uint32_t ngx_http_wsgate_cache_gen(ngx_http_wsgate_cache_t *cache,
+    u_char *digest);
 static ngx_http_wsgate_cache_node_t *ngx_http_wsgate_cache_lookup(
     ngx_http_wsgate_cache_t *cache, u_char *digest);
 static void ngx_http_wsgate_cache_delete(ngx_http_wsgate_cache_t *cache,
@@ -348,6 +352,11 @@ ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         return NGX_ERROR;
     }
 
+    cache->sh->gens = ngx_slab_calloc(cache->shpool, n * sizeof(uint32_t));
+    if (cache->sh->gens == NULL) {
+        return NGX_ERROR;
+    }
+
     cache->sh->mask = n - 1;
 
     ngx_queue_init(&cache->sh->lru);
@@ -525,7 +534,7 @@ ngx_http_wsgate_cache_get(ngx_http_wsgate_cache_t *cache, u_char *digest,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     ticket->era = sh->era;
-    ticket->gen = sh->gen;
+    ticket->gen = ngx_http_wsgate_cache_gen(cache, digest);
     ticket->valid = 1;
 
     cn = ngx_http_wsgate_cache_lookup(cache, digest);
@@ -597,7 +606,9 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    if (ticket->era != sh->era || ticket->gen != sh->gen) {
+    if (ticket->era != sh->era
+        || ticket->gen != ngx_http_wsgate_cache_gen(cache, digest))
+    {
         goto done;
     }
 
@@ -684,6 +695,23 @@ ngx_http_wsgate_cache_stale(ngx_http_wsgate_cache_t *cache, u_char *digest,
     ngx_shmtx_unlock(&cache->shpool->mutex);
 
     return rc;
+}
+
+
+/*
+ * The invalidations of the digest's bucket: an answer is cached only if
+ * none came while it was asked for (one of them may be about its key).
+ * Per bucket, so that writes to other tokens do not keep it out.
+ */
+
+static uint32_t
+ngx_http_wsgate_cache_gen(ngx_http_wsgate_cache_t *cache, u_char *digest)
+{
+    uint32_t  hash;
+
+    ngx_memcpy(&hash, digest, sizeof(uint32_t));
+
+    return cache->sh->gens[hash & cache->sh->mask];
 }
 
 
@@ -809,6 +837,7 @@ ngx_http_wsgate_cache_event(void *data, ngx_http_wsgate_redis_t *rd,
     case NGX_HTTP_WSGATE_REDIS_LOST:
 
         if (rd == w->sub) {
+            w->subscribing = 0;
             w->subscribed = 0;
             w->sub_id = -1;
             w->pinging = 0;
@@ -868,9 +897,13 @@ ngx_http_wsgate_cache_subscribe(ngx_http_wsgate_cache_worker_t *w)
     ngx_str_set(&argv[0], "SUBSCRIBE");
     argv[1] = ngx_http_wsgate_cache_channel;
 
-    (void) ngx_http_wsgate_redis_send(w->sub, 2, argv,
-                                      ngx_http_wsgate_cache_subscribed, w,
-                                      &status);
+    if (ngx_http_wsgate_redis_send(w->sub, 2, argv,
+                                   ngx_http_wsgate_cache_subscribed, w,
+                                   &status)
+        != NULL)
+    {
+        w->subscribing = 1;
+    }
 }
 
 
@@ -892,6 +925,8 @@ ngx_http_wsgate_cache_subscribed(void *data, ngx_http_wsgate_reply_t *reply,
 {
     ngx_http_wsgate_cache_worker_t  *w = data;
 
+    w->subscribing = 0;
+
     if (reply == NULL) {
         return;
     }
@@ -904,7 +939,7 @@ ngx_http_wsgate_cache_subscribed(void *data, ngx_http_wsgate_reply_t *reply,
         if (!w->refused_logged) {
             ngx_log_error(NGX_LOG_ERR, w->log, 0,
                           "wsgate cache: %V refused the subscription to "
-                          "invalidations%s%V, the cache is not used",
+                          "invalidations%s%V, the cache is bypassed",
                           &w->name,
                           reply->type == NGX_HTTP_WSGATE_REPLY_ERROR
                           ? ": " : "",
@@ -917,6 +952,7 @@ ngx_http_wsgate_cache_subscribed(void *data, ngx_http_wsgate_reply_t *reply,
     }
 
     w->subscribed = 1;
+    w->refused_logged = 0;
 
     if (ngx_http_wsgate_redis_is_up(w->lookup)) {
         ngx_http_wsgate_cache_track(w);
@@ -988,7 +1024,7 @@ ngx_http_wsgate_cache_tracked(void *data, ngx_http_wsgate_reply_t *reply,
         if (!w->refused_logged) {
             ngx_log_error(NGX_LOG_ERR, w->log, 0,
                           "wsgate cache: %V refused CLIENT TRACKING: "
-                          "\"%V\", the cache is not used",
+                          "\"%V\", the cache is bypassed",
                           &w->name, &reply->str);
             w->refused_logged = 1;
         }
@@ -1000,6 +1036,7 @@ ngx_http_wsgate_cache_tracked(void *data, ngx_http_wsgate_reply_t *reply,
 
     if (w->tracks == 0 && w->tracking_id == w->sub_id && w->subscribed) {
         w->tracking = 1;
+        w->refused_logged = 0;
         ngx_http_wsgate_cache_health(w);
     }
 }
@@ -1059,7 +1096,6 @@ ngx_http_wsgate_cache_message(void *data, ngx_http_wsgate_reply_t *msg)
         ngx_shmtx_lock(&cache->shpool->mutex);
         sh->era++;
         sh->hard_era = sh->era;
-        sh->gen++;
         ngx_shmtx_unlock(&cache->shpool->mutex);
 
         break;
@@ -1071,6 +1107,7 @@ static void
 ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
     ngx_http_wsgate_reply_t *key)
 {
+    uint32_t                         hash;
     ngx_http_wsgate_cache_node_t    *cn;
     ngx_http_wsgate_cache_worker_t  *w;
     u_char                           digest[NGX_HTTP_WSGATE_CACHE_DIGEST_LEN];
@@ -1096,7 +1133,8 @@ ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    cache->sh->gen++;
+    ngx_memcpy(&hash, digest, sizeof(uint32_t));
+    cache->sh->gens[hash & cache->sh->mask]++;
 
     cn = ngx_http_wsgate_cache_lookup(cache, digest);
 
@@ -1223,6 +1261,19 @@ ngx_http_wsgate_cache_heartbeat_handler(ngx_event_t *ev)
 
     if (ngx_exiting) {
         return;
+    }
+
+    /* a refused SUBSCRIBE or CLIENT TRACKING (ACLs) is asked again */
+
+    if (ngx_http_wsgate_redis_is_up(w->sub) && !w->subscribed
+        && !w->subscribing)
+    {
+        ngx_http_wsgate_cache_subscribe(w);
+
+    } else if (w->subscribed && !w->tracking && w->tracks == 0
+               && ngx_http_wsgate_redis_is_up(w->lookup))
+    {
+        ngx_http_wsgate_cache_track(w);
     }
 
     /* a subscriber that hears nothing may be cut off: ask it */

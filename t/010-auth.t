@@ -28,6 +28,7 @@ redis_cmd('HSET', 'wsgate:token:' . sha256_hex($TOK_M),
 
 our $HttpConfig = <<"_EOC_";
     wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
+    @{[cache_conf()]}
 _EOC_
 
 our $Config = <<'_EOC_';

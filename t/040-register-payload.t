@@ -18,6 +18,7 @@ http_backend();
 
 our $HttpConfig = <<"_EOC_";
     wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};
+    @{[cache_conf()]}
 _EOC_
 
 our $Config = <<"_EOC_";

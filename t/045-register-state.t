@@ -56,6 +56,7 @@ http_backend();
 
 our $HttpConfig = <<"_EOC_";
     wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=500ms;
+    @{[cache_conf()]}
     wsgate_restart_grace 4s;
     wsgate_wedge_window 4s;
 _EOC_

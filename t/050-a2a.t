@@ -42,6 +42,7 @@ log_level('info');
 
 our $HttpConfig = <<"_EOC_";
     wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
+    @{[cache_conf()]}
 _EOC_
 
 # no proxy_set_header for the caller headers anywhere: wsgate rewrites them

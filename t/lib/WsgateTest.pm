@@ -59,6 +59,13 @@ package WsgateTest;
 #                       run_tests(), one block at a time, right before that
 #                       block runs (before its nginx restart, its --- init
 #                       and its requests; once per block, not per repeat).
+#   cache_conf()        the http-level line
+#                           wsgate_cache zone=wsgate_test:1m ttl=60s;
+#                       when $ENV{WSGATE_TEST_CACHE} is true, else the
+#                       empty string.  A suite puts @{[cache_conf()]} next
+#                       to its wsgate_redis line, so that it runs both
+#                       without the token cache (the default) and with it:
+#                       WSGATE_TEST_CACHE=1 prove -I t/lib t/010-auth.t
 #
 # redis_extra(%opts) options:
 #   name => 'X'           env prefix TEST_NGINX_REDIS_X_ (default EXTRA)
@@ -104,7 +111,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(
     redis_cmd redis_flush sha256_hex seed_token redis_stop redis_start
     redis_pause redis_port redis_extra redis_cmd_on redis_restart_on
-    flush_each_block
+    flush_each_block cache_conf
 );
 
 our $StartTimeout = 10;     # seconds to wait for a redis-server to be up
@@ -600,6 +607,11 @@ sub seed_token {
         redis_cmd('SADD', "${prefix}ws:{$o{ws}}:tokens", $digest);
     }
     return $digest;
+}
+
+sub cache_conf {
+    return $ENV{WSGATE_TEST_CACHE}
+        ? 'wsgate_cache zone=wsgate_test:1m ttl=60s;' : '';
 }
 
 sub flush_each_block {
