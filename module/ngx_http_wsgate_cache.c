@@ -47,6 +47,7 @@
 #define NGX_HTTP_WSGATE_CACHE_HEARTBEAT  1000
 #define NGX_HTTP_WSGATE_CACHE_HANDOVER   1000
 #define NGX_HTTP_WSGATE_CACHE_TICK       20
+#define NGX_HTTP_WSGATE_CACHE_TOUCH      1000
 
 
 /* 118 bytes with a workspace UUID: one 128-byte slab chunk */
@@ -555,10 +556,19 @@ ngx_http_wsgate_cache_get(ngx_http_wsgate_cache_t *cache, u_char *digest,
         goto done;
     }
 
-    cn->seen = ngx_current_msec;
+    /*
+     * Moving an entry to the LRU's head touches its neighbours, two more
+     * cache misses on every hit: it is moved, and its "seen" renewed, at
+     * most once a second.  "seen" may then be up to a second old, which
+     * only shortens stale_if_error.
+     */
 
-    ngx_queue_remove(&cn->queue);
-    ngx_queue_insert_head(&sh->lru, &cn->queue);
+    if (ngx_current_msec - cn->seen >= NGX_HTTP_WSGATE_CACHE_TOUCH) {
+        cn->seen = ngx_current_msec;
+
+        ngx_queue_remove(&cn->queue);
+        ngx_queue_insert_head(&sh->lru, &cn->queue);
+    }
 
     rc = ngx_http_wsgate_cache_copy(cn, pool, value);
 

@@ -4,6 +4,7 @@
  */
 
 
+#include <stdint.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -100,24 +101,17 @@ ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
 static int
 ngx_http_wsgate_is_b64token_char(u_char c)
 {
-    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
-        || (c >= '0' && c <= '9'))
-    {
-        return 1;
-    }
+    /* ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/": a bit each */
 
-    switch (c) {
-    case '-':
-    case '.':
-    case '_':
-    case '~':
-    case '+':
-    case '/':
-        return 1;
+    static const uint32_t  b64token[] = {
+        0x00000000,  /* 0x00 - 0x1f */
+        0x03ffe800,  /* 0x20 - 0x3f: "+", "-", ".", "/", 0-9 */
+        0x87fffffe,  /* 0x40 - 0x5f: A-Z, "_" */
+        0x47fffffe,  /* 0x60 - 0x7f: a-z, "~" */
+        0, 0, 0, 0
+    };
 
-    default:
-        return 0;
-    }
+    return (b64token[c >> 5] >> (c & 0x1f)) & 1;
 }
 
 
