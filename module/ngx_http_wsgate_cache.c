@@ -47,16 +47,16 @@
 #define NGX_HTTP_WSGATE_CACHE_HEARTBEAT  1000
 #define NGX_HTTP_WSGATE_CACHE_HANDOVER   1000
 #define NGX_HTTP_WSGATE_CACHE_TICK       20
-#define NGX_HTTP_WSGATE_CACHE_TOUCH      1000
 
 
-/* 118 bytes with a workspace UUID: one 128-byte slab chunk */
+/* 126 bytes with a workspace UUID: one 128-byte slab chunk */
 
 typedef struct ngx_http_wsgate_cache_node_s  ngx_http_wsgate_cache_node_t;
 
 struct ngx_http_wsgate_cache_node_s {
     ngx_http_wsgate_cache_node_t   *next;      /* in its bucket */
     ngx_queue_t                     queue;     /* LRU */
+    uint64_t                        stamp;     /* sh->clock when queued */
     ngx_msec_t                      expires;
     ngx_msec_t                      seen;      /* last known valid */
     uint64_t                        era;
@@ -80,6 +80,8 @@ typedef struct {
     uint32_t                       *gens;      /* a bucket's invalidations */
     uint32_t                        mask;
     ngx_queue_t                     lru;
+    uint64_t                        clock;     /* entries queued */
+    ngx_uint_t                      count;
     uint64_t                        era;
     uint64_t                        hard_era;  /* older: flushed */
     ngx_uint_t                      generation;  /* configuration loads */
@@ -556,18 +558,18 @@ ngx_http_wsgate_cache_get(ngx_http_wsgate_cache_t *cache, u_char *digest,
         goto done;
     }
 
+    cn->seen = ngx_current_msec;
+
     /*
      * Moving an entry to the LRU's head touches its neighbours, two more
-     * cache misses on every hit: it is moved, and its "seen" renewed, at
-     * most once a second.  "seen" may then be up to a second old, which
-     * only shortens stale_if_error.
+     * cache misses: it is moved only once a quarter of the entries were
+     * queued after it, long before it could reach the tail.
      */
 
-    if (ngx_current_msec - cn->seen >= NGX_HTTP_WSGATE_CACHE_TOUCH) {
-        cn->seen = ngx_current_msec;
-
+    if (sh->clock - cn->stamp > sh->count / 4) {
         ngx_queue_remove(&cn->queue);
         ngx_queue_insert_head(&sh->lru, &cn->queue);
+        cn->stamp = ++sh->clock;
     }
 
     rc = ngx_http_wsgate_cache_copy(cn, pool, value);
@@ -670,6 +672,8 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
     sh->buckets[hash & sh->mask] = cn;
 
     ngx_queue_insert_head(&sh->lru, &cn->queue);
+    cn->stamp = ++sh->clock;
+    sh->count++;
 
 done:
 
@@ -768,6 +772,8 @@ ngx_http_wsgate_cache_delete(ngx_http_wsgate_cache_t *cache,
 
     ngx_queue_remove(&cn->queue);
     ngx_slab_free_locked(cache->shpool, cn);
+
+    cache->sh->count--;
 }
 
 
