@@ -240,8 +240,8 @@ demo: deps
 demo-stop:
 	lua-free-config/demo-stop.sh
 
-# wrk against a plain proxy_pass, wsgate without cache and (once the module
-# has wsgate_cache) wsgate with cache, interleaved, one nginx worker each,
+# wrk against a plain proxy_pass, wsgate without cache and wsgate with
+# cache, interleaved, one nginx worker each,
 # its own Redis and backend on loopback; about two minutes.  See
 # t/bench/run.sh and README.md's "Performance".
 .PHONY: bench
