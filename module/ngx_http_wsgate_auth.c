@@ -99,15 +99,25 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         return NGX_ERROR;
     }
 
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "wsgate auth: token \"%*s...\" lookup",
+                   (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
+
+    if (wmcf->cache) {
+        rc = ngx_http_wsgate_auth_cached(r, ctx, wmcf);
+
+        if (rc != NGX_DECLINED) {
+            return rc;
+        }
+    }
+
+    /* the key names the digest in hex: only a lookup in Redis needs it */
+
     (void) ngx_http_wsgate_hex_dump(hex, ctx->digest,
                                     NGX_HTTP_WSGATE_SHA256_LEN);
 
     digest.data = hex;
     digest.len = NGX_HTTP_WSGATE_DIGEST_LEN;
-
-    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "wsgate auth: token \"%*s...\" lookup",
-                   (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
 
     ctx->query.handler = ngx_http_wsgate_auth_reply;
 
@@ -128,12 +138,6 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         ctx->query.argc = 5;
 
         return NGX_AGAIN;
-    }
-
-    rc = ngx_http_wsgate_auth_cached(r, ctx, wmcf);
-
-    if (rc != NGX_DECLINED) {
-        return rc;
     }
 
     ngx_str_set(&ctx->query.argv[0], "EVAL");
