@@ -418,7 +418,8 @@ ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
     }
 
     p = ngx_http_wsgate_key(w->prefix.data, NGX_HTTP_WSGATE_KEY_TOKEN,
-                            key_prefix->data, key_prefix->len, NULL, 0);
+                            key_prefix->data, key_prefix->len,
+                            (u_char *) "", 0);
     w->prefix.len = p - w->prefix.data;
 
     /* a slot among the listeners: a free one, or a dead worker's */
@@ -664,7 +665,9 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
     cn->seen = ngx_current_msec;
     cn->era = sh->era;
     ngx_memcpy(cn->digest, digest, NGX_HTTP_WSGATE_CACHE_DIGEST_LEN);
-    ngx_memcpy(cn->id, value->id.data, value->id.len);
+    if (value->id.len) {
+        ngx_memcpy(cn->id, value->id.data, value->id.len);
+    }
 
     ngx_memcpy(&hash, digest, sizeof(uint32_t));
 
