@@ -871,11 +871,13 @@ sub lru_run {
                    "LRU: $d HMGET for $LRU_TOTAL distinct tokens and the hot "
                    . "one (between $LRU_TOTAL and " . ($LRU_TOTAL + 100) . ')');
 
-    # Under AddressSanitizer freed memory waits in a quarantine (256 MiB)
-    # and every byte has shadow memory: RSS climbs by hundreds of MiB
-    # before it levels off.  There the bound is what a leak of about 64
-    # bytes per token would exceed over the last 950,000.
-    my ($late, $all) = asan_binary() ? (65536, 1048576) : (4096, 8192);
+    # Under AddressSanitizer freed memory waits in a quarantine that
+    # takes 256 MiB before it recycles any (a request frees a few kB, so
+    # it fills over the first few hundred thousand requests), and the
+    # heap has shadow memory: RSS climbs by about 400 MiB in all.  There
+    # the bounds are what the quarantine and its shadow explain (320 and
+    # 640 MiB); a leak of a few hundred bytes per token still breaks them.
+    my ($late, $all) = asan_binary() ? (327680, 655360) : (4096, 8192);
 
     for my $pid (@pids) {
         my ($a, $b, $c) = map { $_->{$pid} || 0 } \%rss0, \%rss1, \%rss2;
