@@ -132,7 +132,7 @@ struct ngx_http_wsgate_cache_s {
 
 static ngx_int_t ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static uint32_t ngx_http_wsgate_cache_gen(ngx_http_wsgate_cache_t *cache,
+static ngx_uint_t ngx_http_wsgate_cache_bucket(ngx_http_wsgate_cache_t *cache,
     u_char *digest);
 static ngx_http_wsgate_cache_node_t *ngx_http_wsgate_cache_lookup(
     ngx_http_wsgate_cache_t *cache, u_char *digest);
@@ -349,8 +349,7 @@ ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         n *= 2;
     }
 
-    cache->sh->buckets = ngx_slab_calloc(cache->shpool,
-                                     n * sizeof(ngx_http_wsgate_cache_node_t *));
+    cache->sh->buckets = ngx_slab_calloc(cache->shpool, n * sizeof(void *));
     if (cache->sh->buckets == NULL) {
         return NGX_ERROR;
     }
@@ -538,7 +537,7 @@ ngx_http_wsgate_cache_get(ngx_http_wsgate_cache_t *cache, u_char *digest,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     ticket->era = sh->era;
-    ticket->gen = ngx_http_wsgate_cache_gen(cache, digest);
+    ticket->gen = sh->gens[ngx_http_wsgate_cache_bucket(cache, digest)];
     ticket->valid = 1;
 
     cn = ngx_http_wsgate_cache_lookup(cache, digest);
@@ -589,8 +588,7 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
     ngx_http_wsgate_cache_value_t *value, int64_t pttl)
 {
     size_t                           size;
-    uint32_t                         hash;
-    ngx_uint_t                       n;
+    ngx_uint_t                       b, n;
     ngx_msec_t                       ttl;
     ngx_http_wsgate_cache_sh_t      *sh;
     ngx_http_wsgate_cache_node_t    *cn, *node;
@@ -619,9 +617,9 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    if (ticket->era != sh->era
-        || ticket->gen != ngx_http_wsgate_cache_gen(cache, digest))
-    {
+    b = ngx_http_wsgate_cache_bucket(cache, digest);
+
+    if (ticket->era != sh->era || ticket->gen != sh->gens[b]) {
         goto done;
     }
 
@@ -669,10 +667,8 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
         ngx_memcpy(cn->id, value->id.data, value->id.len);
     }
 
-    ngx_memcpy(&hash, digest, sizeof(uint32_t));
-
-    cn->next = sh->buckets[hash & sh->mask];
-    sh->buckets[hash & sh->mask] = cn;
+    cn->next = sh->buckets[b];
+    sh->buckets[b] = cn;
 
     ngx_queue_insert_head(&sh->lru, &cn->queue);
     cn->stamp = ++sh->clock;
@@ -716,31 +712,29 @@ ngx_http_wsgate_cache_stale(ngx_http_wsgate_cache_t *cache, u_char *digest,
 
 
 /*
- * The invalidations of the digest's bucket: an answer is cached only if
- * none came while it was asked for (one of them may be about its key).
- * Per bucket, so that writes to other tokens do not keep it out.
+ * The digest's bucket: its first bytes, already uniform.  The bucket's
+ * count of invalidations (sh->gens) holds an answer out of the cache if
+ * one came while it was asked for (it may be about its key); per bucket,
+ * so that writes to other tokens do not keep it out.
  */
 
-static uint32_t
-ngx_http_wsgate_cache_gen(ngx_http_wsgate_cache_t *cache, u_char *digest)
+static ngx_uint_t
+ngx_http_wsgate_cache_bucket(ngx_http_wsgate_cache_t *cache, u_char *digest)
 {
     uint32_t  hash;
 
     ngx_memcpy(&hash, digest, sizeof(uint32_t));
 
-    return cache->sh->gens[hash & cache->sh->mask];
+    return hash & cache->sh->mask;
 }
 
 
 static ngx_http_wsgate_cache_node_t *
 ngx_http_wsgate_cache_lookup(ngx_http_wsgate_cache_t *cache, u_char *digest)
 {
-    uint32_t                       hash;
     ngx_http_wsgate_cache_node_t  *cn;
 
-    ngx_memcpy(&hash, digest, sizeof(uint32_t));
-
-    for (cn = cache->sh->buckets[hash & cache->sh->mask];
+    for (cn = cache->sh->buckets[ngx_http_wsgate_cache_bucket(cache, digest)];
          cn != NULL;
          cn = cn->next)
     {
@@ -759,12 +753,10 @@ static void
 ngx_http_wsgate_cache_delete(ngx_http_wsgate_cache_t *cache,
     ngx_http_wsgate_cache_node_t *cn)
 {
-    uint32_t                        hash;
     ngx_http_wsgate_cache_node_t  **pp;
 
-    ngx_memcpy(&hash, cn->digest, sizeof(uint32_t));
-
-    for (pp = &cache->sh->buckets[hash & cache->sh->mask];
+    for (pp = &cache->sh->buckets[ngx_http_wsgate_cache_bucket(cache,
+                                                                cn->digest)];
          *pp != cn;
          pp = &(*pp)->next)
     {
@@ -1126,7 +1118,6 @@ static void
 ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
     ngx_http_wsgate_reply_t *key)
 {
-    uint32_t                         hash;
     ngx_http_wsgate_cache_node_t    *cn;
     ngx_http_wsgate_cache_worker_t  *w;
     u_char                           digest[NGX_HTTP_WSGATE_CACHE_DIGEST_LEN];
@@ -1152,8 +1143,7 @@ ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    ngx_memcpy(&hash, digest, sizeof(uint32_t));
-    cache->sh->gens[hash & cache->sh->mask]++;
+    cache->sh->gens[ngx_http_wsgate_cache_bucket(cache, digest)]++;
 
     cn = ngx_http_wsgate_cache_lookup(cache, digest);
 

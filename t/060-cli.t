@@ -73,32 +73,10 @@ our $DENIED = qq({"error":"invalid workspace auth token"});
 
 sub cli {
     my $o = ref $_[0] eq 'HASH' ? shift : {};
-    my @args = @_;
-    my $out = File::Temp->new;
-    my $err = File::Temp->new;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out->filename;
-        open STDERR, '>', $err->filename;
-        $ENV{WSGATE_REDIS_URL} = $::URL;
-        my $env = $o->{env} || {};
-        $ENV{$_} = $env->{$_} for keys %$env;
-        exec($::CLI, @args) or POSIX::_exit(127);
-    }
-    my $deadline = Time::HiRes::time() + 15;
-    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
-        if (Time::HiRes::time() > $deadline) {
-            kill 'KILL', $pid;
-            waitpid $pid, 0;
-            return (-1, '', "timed out: wsgate-token @args");
-        }
-        Time::HiRes::sleep(0.005);
-    }
-    my $rc = $? >> 8;
-    my $slurp = sub { open my $f, '<', $_[0] or return ''; local $/; <$f> // '' };
-    return ($rc, $slurp->($out->filename), $slurp->($err->filename));
+    return run_cli($::CLI,
+                   { env => { WSGATE_REDIS_URL => $::URL,
+                              %{ $o->{env} || {} } } },
+                   @_);
 }
 
 # A command that prints a token: exit 0, the token alone on stdout, never

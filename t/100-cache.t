@@ -403,30 +403,9 @@ sub check_measure {
 sub cli {
     my @args = @_;
     return (-1, '', "$CLI not found (make cli)") unless -x $CLI;
-    my $out = File::Temp->new;
-    my $err = File::Temp->new;
-    my $pid = fork;
-    die "fork: $!" unless defined $pid;
-    if ($pid == 0) {
-        open STDIN, '<', '/dev/null';
-        open STDOUT, '>', $out->filename;
-        open STDERR, '>', $err->filename;
-        $ENV{WSGATE_REDIS_URL} = 'redis://127.0.0.1:' . redis_port() . '/0';
-        exec($CLI, @args) or POSIX::_exit(127);
-    }
-    my $deadline = now() + 15;
-    while (waitpid($pid, POSIX::WNOHANG()) == 0) {
-        if (now() > $deadline) {
-            kill 'KILL', $pid;
-            waitpid $pid, 0;
-            return (-1, '', "timed out: wsgate-token @args");
-        }
-        sleep_s(0.001);
-    }
-    my $rc = $? >> 8;
-    my $slurp = sub { open my $f, '<', $_[0] or return '';
-                      local $/; my $s = <$f>; defined $s ? $s : '' };
-    return ($rc, $slurp->($out->filename), $slurp->($err->filename));
+    return run_cli($CLI, { env => { WSGATE_REDIS_URL =>
+                       'redis://127.0.0.1:' . redis_port() . '/0' } },
+                   @args);
 }
 
 # ---------------------------------------------------------------------------

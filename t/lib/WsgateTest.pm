@@ -66,6 +66,11 @@ package WsgateTest;
 #                       to its wsgate_redis line, so that it runs both
 #                       without the token cache (the default) and with it:
 #                       WSGATE_TEST_CACHE=1 prove -I t/lib t/010-auth.t
+#   run_cli($bin, { env => {...} }, @args)
+#                       runs the operator CLI (stdin /dev/null, these
+#                       environment variables set), killed after 15 s;
+#                       returns (exit status, stdout, stderr), or
+#                       (-1, '', 'timed out: ...').
 #
 # redis_extra(%opts) options:
 #   name => 'X'           env prefix TEST_NGINX_REDIS_X_ (default EXTRA)
@@ -111,7 +116,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(
     redis_cmd redis_flush sha256_hex seed_token redis_stop redis_start
     redis_pause redis_port redis_extra redis_cmd_on redis_restart_on
-    flush_each_block cache_conf
+    flush_each_block cache_conf run_cli
 );
 
 our $StartTimeout = 10;     # seconds to wait for a redis-server to be up
@@ -612,6 +617,35 @@ sub seed_token {
 sub cache_conf {
     return $ENV{WSGATE_TEST_CACHE}
         ? 'wsgate_cache zone=wsgate_test:1m ttl=60s;' : '';
+}
+
+sub run_cli {
+    my ($bin, $o, @args) = @_;
+    my $out = File::Temp->new;
+    my $err = File::Temp->new;
+    my $pid = fork;
+    croak "fork: $!" unless defined $pid;
+    if ($pid == 0) {
+        open STDIN, '<', '/dev/null';
+        open STDOUT, '>', $out->filename;
+        open STDERR, '>', $err->filename;
+        my $env = $o->{env} || {};
+        $ENV{$_} = $env->{$_} for keys %$env;
+        exec($bin, @args) or POSIX::_exit(127);
+    }
+    my $deadline = time() + 15;
+    while (waitpid($pid, WNOHANG) == 0) {
+        if (time() > $deadline) {
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+            return (-1, '', "timed out: $bin @args");
+        }
+        sleep(0.001);
+    }
+    my $rc = $? >> 8;
+    my $slurp = sub { open my $f, '<', $_[0] or return '';
+                      local $/; my $s = <$f>; defined $s ? $s : '' };
+    return ($rc, $slurp->($out->filename), $slurp->($err->filename));
 }
 
 sub flush_each_block {
