@@ -27,6 +27,7 @@ DEB_BUILD := gcc make libc6-dev nginx-core nginx-dev libhiredis-dev \
 DEB_TEST  := redis-server redis-tools perl libtest-base-perl \
              libtest-longstring-perl libwww-perl libhttp-message-perl \
              libtext-diff-perl libnet-dns-perl liburi-perl libio-socket-ssl-perl dpkg-dev \
+             python3-prometheus-client \
              curl procps wrk
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 

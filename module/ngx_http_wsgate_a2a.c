@@ -192,7 +192,7 @@ ngx_http_wsgate_a2a_rewrite(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
         ctx->caller_id.len = NGX_HTTP_WSGATE_UUID_LEN;
         ctx->caller_name = ctx->name;
 
-        /* counted here by wsgate_a2a_system_rewrites_total (metrics) */
+        ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_A2A_REWRITES);
 
     } else {
         p = ngx_pnalloc(r->pool, ctx->workspace.len);
@@ -329,7 +329,7 @@ ngx_http_wsgate_a2a_forged(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
                   ctx->kind == NGX_HTTP_WSGATE_KIND_SYSTEM
                   ? "system" : "workspace");
 
-    /* counted here by wsgate_a2a_forged_callers_total (metrics) */
+    ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_A2A_FORGED);
 
     ctx->body_json = ngx_http_wsgate_forged_body;
 

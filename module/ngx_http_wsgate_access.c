@@ -47,6 +47,7 @@ static ngx_int_t ngx_http_wsgate_access_join(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 static ngx_int_t ngx_http_wsgate_access_deny(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_int_t status);
+static void ngx_http_wsgate_access_count(ngx_http_wsgate_ctx_t *ctx);
 static ngx_int_t ngx_http_wsgate_access_precontent(ngx_http_request_t *r);
 static void ngx_http_wsgate_cleanup(void *data);
 static ngx_int_t ngx_http_wsgate_deny_header_filter(ngx_http_request_t *r);
@@ -211,6 +212,7 @@ ngx_http_wsgate_access_handler(ngx_http_request_t *r)
         case NGX_HTTP_WSGATE_STEP_PASS:
             ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "wsgate access: pass");
+            ngx_http_wsgate_access_count(ctx);
             return NGX_OK;
 
         case NGX_HTTP_WSGATE_STEP_DENIED:
@@ -633,6 +635,8 @@ ngx_http_wsgate_access_deny(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ctx->step = NGX_HTTP_WSGATE_STEP_DENIED;
     ctx->status = status;
 
+    ngx_http_wsgate_access_count(ctx);
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "wsgate access: deny %i", status);
 
@@ -678,6 +682,31 @@ ngx_http_wsgate_access_deny(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     }
 
     return status;
+}
+
+
+/* the decision's auth result and cache answer, counted once */
+
+static void
+ngx_http_wsgate_access_count(ngx_http_wsgate_ctx_t *ctx)
+{
+    if (ctx->counted) {
+        return;
+    }
+
+    ctx->counted = 1;
+
+    if (ctx->auth_result != NGX_HTTP_WSGATE_AUTH_NONE) {
+        ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_AUTH_OK
+                                      + ctx->auth_result
+                                      - NGX_HTTP_WSGATE_AUTH_OK);
+    }
+
+    if (ctx->cache_status != NGX_HTTP_WSGATE_CACHE_NONE) {
+        ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_CACHE_HIT
+                                      + ctx->cache_status
+                                      - NGX_HTTP_WSGATE_CACHE_HIT);
+    }
 }
 
 

@@ -176,6 +176,13 @@ static ngx_command_t  ngx_http_wsgate_commands[] = {
       0,
       NULL },
 
+    { ngx_string("wsgate_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_wsgate_metrics,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
       ngx_null_command
 };
 
@@ -441,6 +448,13 @@ ngx_http_wsgate_init_main_conf(ngx_conf_t *cf, void *conf)
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                            "\"wsgate_cache\" needs \"wsgate_redis\"");
         return NGX_CONF_ERROR;
+    }
+
+    if (wmcf->redis || wmcf->metrics_used) {
+        wmcf->metrics = ngx_http_wsgate_metrics_init_conf(cf);
+        if (wmcf->metrics == NULL) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     ngx_conf_init_msec_value(wmcf->wedge_window, 5 * 60 * 1000);
@@ -1099,6 +1113,10 @@ ngx_http_wsgate_init_process(ngx_cycle_t *cycle)
 
     wmcf = ngx_http_cycle_get_module_main_conf(cycle, ngx_http_wsgate_module);
 
+    if (wmcf && wmcf->metrics) {
+        ngx_http_wsgate_metrics_init_process(cycle, wmcf->metrics);
+    }
+
     if (wmcf == NULL || wmcf->redis == NULL || !wmcf->used) {
         return NGX_OK;
     }
@@ -1108,6 +1126,8 @@ ngx_http_wsgate_init_process(ngx_cycle_t *cycle)
     if (wmcf->client == NULL) {
         return NGX_ERROR;
     }
+
+    ngx_http_wsgate_redis_set_gauge(wmcf->client);
 
     if (wmcf->cache
         && ngx_http_wsgate_cache_init_process(wmcf->cache, cycle, wmcf->redis,
@@ -1140,4 +1160,6 @@ ngx_http_wsgate_exit_process(ngx_cycle_t *cycle)
         ngx_http_wsgate_redis_destroy(wmcf->client);
         wmcf->client = NULL;
     }
+
+    ngx_http_wsgate_metrics_exit_process();
 }

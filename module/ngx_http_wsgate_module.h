@@ -14,6 +14,7 @@
 
 #include "ngx_http_wsgate_redis.h"
 #include "ngx_http_wsgate_cache.h"
+#include "ngx_http_wsgate_metrics.h"
 #include "ngx_http_wsgate_schema.h"
 #include "ngx_http_wsgate_token.h"
 #include "ngx_http_wsgate_uuid.h"
@@ -60,6 +61,9 @@ typedef struct {
     ngx_array_t                    *system_callers;
 
     ngx_http_wsgate_cache_t        *cache;
+
+    ngx_shm_zone_t                 *metrics;
+    ngx_flag_t                      metrics_used;  /* wsgate_metrics */
 
     /* per worker, made in init_process */
     ngx_http_wsgate_redis_t        *client;
@@ -178,6 +182,7 @@ struct ngx_http_wsgate_ctx_s {
     unsigned                        json:1;         /* the filter's body */
     unsigned                        in_driver:1;
     unsigned                        content:1;      /* wsgate_status */
+    unsigned                        counted:1;      /* wsgate_metrics */
 };
 
 

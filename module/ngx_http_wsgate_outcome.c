@@ -30,6 +30,7 @@ typedef struct {
     ngx_log_t                      *log;
     u_char                          ws[NGX_HTTP_WSGATE_UUID_LEN];
     const char                     *what;
+    ngx_int_t                       counter;    /* -1: none */
 } ngx_http_wsgate_record_t;
 
 
@@ -37,7 +38,7 @@ static ngx_int_t ngx_http_wsgate_outcome_filter(ngx_http_request_t *r);
 static void ngx_http_wsgate_outcome_restart(ngx_http_request_t *r,
     ngx_http_wsgate_loc_conf_t *wlcf);
 static void ngx_http_wsgate_record(ngx_http_request_t *r, ngx_str_t *ws,
-    const char *what, ngx_uint_t argc, ngx_str_t *argv);
+    const char *what, ngx_int_t counter, ngx_uint_t argc, ngx_str_t *argv);
 static void ngx_http_wsgate_record_reply(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 
@@ -109,6 +110,7 @@ ngx_http_wsgate_outcome_register(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx, ngx_uint_t status)
 {
     u_char                       *p;
+    ngx_int_t                     counter;
     ngx_str_t                     argv[10];
     ngx_msec_t                    now;
     ngx_http_wsgate_main_conf_t  *wmcf;
@@ -143,7 +145,8 @@ ngx_http_wsgate_outcome_register(ngx_http_request_t *r,
             return;
         }
 
-        ngx_http_wsgate_record(r, &ctx->register_ws, "recovery", 3, argv);
+        ngx_http_wsgate_record(r, &ctx->register_ws, "recovery",
+                               NGX_HTTP_WSGATE_M_RECOVERIES, 3, argv);
         return;
     }
 
@@ -174,18 +177,21 @@ ngx_http_wsgate_outcome_register(ngx_http_request_t *r,
     if (ctx->register_error.len) {
         argv[7] = ctx->register_error;
         ngx_str_set(&argv[8], "gateway");
+        counter = NGX_HTTP_WSGATE_M_REGFAIL_GATEWAY;
 
     } else {
         p = ngx_sprintf(backend, "backend answered %ui", status);
         argv[7].data = backend;
         argv[7].len = p - backend;
         ngx_str_set(&argv[8], "backend");
+        counter = NGX_HTTP_WSGATE_M_REGFAIL_BACKEND;
     }
 
     argv[9].data = wedge;
     argv[9].len = ngx_sprintf(wedge, "%M", wmcf->wedge_window) - wedge;
 
-    ngx_http_wsgate_record(r, &ctx->register_ws, "failure", 10, argv);
+    ngx_http_wsgate_record(r, &ctx->register_ws, "failure", counter, 10,
+                           argv);
 }
 
 
@@ -231,13 +237,13 @@ ngx_http_wsgate_outcome_restart(ngx_http_request_t *r,
     argv[4].data = grace;
     argv[4].len = ngx_sprintf(grace, "%M", wmcf->restart_grace) - grace;
 
-    ngx_http_wsgate_record(r, &ws, "restart", 5, argv);
+    ngx_http_wsgate_record(r, &ws, "restart", -1, 5, argv);
 }
 
 
 static void
 ngx_http_wsgate_record(ngx_http_request_t *r, ngx_str_t *ws, const char *what,
-    ngx_uint_t argc, ngx_str_t *argv)
+    ngx_int_t counter, ngx_uint_t argc, ngx_str_t *argv)
 {
     ngx_http_wsgate_record_t        *rec;
     ngx_http_wsgate_main_conf_t     *wmcf;
@@ -252,6 +258,7 @@ ngx_http_wsgate_record(ngx_http_request_t *r, ngx_str_t *ws, const char *what,
 
     rec->log = ngx_cycle->log;
     rec->what = what;
+    rec->counter = counter;
     ngx_memcpy(rec->ws, ws->data, ngx_min(ws->len, sizeof(rec->ws)));
 
     if (ngx_http_wsgate_redis_send(wmcf->client, argc, argv,
@@ -291,6 +298,19 @@ ngx_http_wsgate_record_reply(void *data, ngx_http_wsgate_reply_t *reply,
                       "wsgate register: workspace \"%*s\": %s not "
                       "recorded: \"%V\"", sizeof(rec->ws), rec->ws,
                       rec->what, &reply->str);
+
+    } else if (rec->counter == NGX_HTTP_WSGATE_M_RECOVERIES) {
+
+        /* DEL answers how many keys it removed: none, nothing to recover */
+
+        if (reply->type == NGX_HTTP_WSGATE_REPLY_INTEGER
+            && reply->integer > 0)
+        {
+            ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_RECOVERIES);
+        }
+
+    } else if (rec->counter != -1) {
+        ngx_http_wsgate_metrics_count(rec->counter);
     }
 
     ngx_free(rec);

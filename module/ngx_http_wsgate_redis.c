@@ -29,6 +29,7 @@
 #include <hiredis/hiredis.h>
 
 #include "ngx_http_wsgate_redis.h"
+#include "ngx_http_wsgate_metrics.h"
 
 
 #define NGX_HTTP_WSGATE_REDIS_BACKOFF_MIN   50
@@ -51,6 +52,7 @@ struct ngx_http_wsgate_redis_op_s {
     ngx_http_wsgate_redis_handler_pt   handler;
     void                              *data;
     ngx_msec_t                         deadline;
+    uint64_t                           queued;    /* microseconds */
     unsigned                           setup:1;   /* AUTH ... PING */
     unsigned                           optional:1;  /* may answer -ERR */
     unsigned                           last_setup:1;
@@ -95,6 +97,8 @@ struct ngx_http_wsgate_redis_s {
     ngx_http_wsgate_redis_state_e      state;
 
     unsigned                           ready:1;    /* setup answered */
+    unsigned                           was_ready:1;
+    unsigned                           gauge:1;    /* wsgate_redis_up */
     unsigned                           down_logged:1;
     unsigned                           destroyed:1;
 };
@@ -261,6 +265,15 @@ ngx_http_wsgate_redis_set_owner(ngx_http_wsgate_redis_t *rd,
 }
 
 
+void
+ngx_http_wsgate_redis_set_gauge(ngx_http_wsgate_redis_t *rd)
+{
+    rd->gauge = 1;
+
+    ngx_http_wsgate_metrics_redis_up(rd->ready);
+}
+
+
 ngx_int_t
 ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd)
 {
@@ -293,24 +306,23 @@ ngx_http_wsgate_redis_send(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
         && rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTED)
     {
         *status = NGX_HTTP_WSGATE_REDIS_DOWN;
-        return NULL;
+        goto failed;
     }
 
+    *status = NGX_HTTP_WSGATE_REDIS_BUSY;
+
     if (rd->nops >= NGX_HTTP_WSGATE_REDIS_MAX_OPS) {
-        *status = NGX_HTTP_WSGATE_REDIS_BUSY;
-        return NULL;
+        goto failed;
     }
 
     op = ngx_http_wsgate_redis_op_get(rd);
     if (op == NULL) {
-        *status = NGX_HTTP_WSGATE_REDIS_BUSY;
-        return NULL;
+        goto failed;
     }
 
     if (ngx_http_wsgate_redis_format(rd, argc, argv) != NGX_OK) {
         ngx_http_wsgate_redis_op_free(rd, op);
-        *status = NGX_HTTP_WSGATE_REDIS_BUSY;
-        return NULL;
+        goto failed;
     }
 
     op->handler = handler;
@@ -334,6 +346,12 @@ ngx_http_wsgate_redis_send(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
     *status = NGX_HTTP_WSGATE_REDIS_OK;
 
     return op;
+
+failed:
+
+    ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_REDIS_DOWN + *status
+                                  - NGX_HTTP_WSGATE_REDIS_DOWN);
+    return NULL;
 }
 
 
@@ -788,6 +806,8 @@ ngx_http_wsgate_redis_format(ngx_http_wsgate_redis_t *rd, ngx_uint_t argc,
 
     rd->out_len = p - rd->out;
 
+    ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_REDIS_COMMANDS);
+
     return NGX_OK;
 }
 
@@ -835,6 +855,8 @@ ngx_http_wsgate_redis_op_get(ngx_http_wsgate_redis_t *rd)
     }
 
     ngx_memzero(op, sizeof(ngx_http_wsgate_redis_op_t));
+
+    op->queued = ngx_http_wsgate_metrics_usec();
 
     return op;
 }
@@ -1063,6 +1085,9 @@ ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd)
         q = ngx_queue_head(&rd->ops);
         op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
 
+        ngx_http_wsgate_metrics_latency(ngx_http_wsgate_metrics_usec()
+                                        - op->queued);
+
         if (op->setup) {
             if (ngx_http_wsgate_redis_setup_reply(rd, op, reply) != NGX_OK) {
                 ngx_http_wsgate_reply_free(reply);
@@ -1093,6 +1118,11 @@ ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd)
         rd->connection->idle = ngx_queue_empty(&rd->ops);
 
         ngx_http_wsgate_redis_arm(rd);
+
+        if (reply->type == NGX_HTTP_WSGATE_REPLY_ERROR) {
+            ngx_http_wsgate_metrics_count(
+                                       NGX_HTTP_WSGATE_M_REDIS_REPLY_ERROR);
+        }
 
         if (op->handler) {
             op->handler(op->data, reply, NGX_HTTP_WSGATE_REDIS_OK);
@@ -1147,6 +1177,16 @@ ngx_http_wsgate_redis_setup_reply(ngx_http_wsgate_redis_t *rd,
 
     rd->ready = 1;
     rd->backoff = 0;
+
+    if (rd->was_ready) {
+        ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_REDIS_RECONNECTS);
+    }
+
+    rd->was_ready = 1;
+
+    if (rd->gauge) {
+        ngx_http_wsgate_metrics_redis_up(1);
+    }
 
     if (rd->down_logged) {
         ngx_log_error(NGX_LOG_NOTICE, &rd->log, 0,
@@ -1354,6 +1394,10 @@ ngx_http_wsgate_redis_close(ngx_http_wsgate_redis_t *rd)
     ngx_pool_t        *pool;
     ngx_connection_t  *c;
 
+    if (rd->ready && rd->gauge) {
+        ngx_http_wsgate_metrics_redis_up(0);
+    }
+
     rd->ready = 0;
     rd->out_pos = 0;
     rd->out_len = 0;
@@ -1418,6 +1462,11 @@ ngx_http_wsgate_redis_fail_ops(ngx_http_wsgate_redis_t *rd,
         ngx_queue_remove(q);
 
         op = ngx_queue_data(q, ngx_http_wsgate_redis_op_t, queue);
+
+        if (!op->setup) {
+            ngx_http_wsgate_metrics_count(NGX_HTTP_WSGATE_M_REDIS_DOWN + status
+                                          - NGX_HTTP_WSGATE_REDIS_DOWN);
+        }
 
         if (op->handler) {
             op->handler(op->data, NULL, status);

@@ -133,6 +133,9 @@ void ngx_http_wsgate_redis_cancel(ngx_http_wsgate_redis_op_t *op);
 
 ngx_int_t ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd);
 
+/* this connection's readiness is the worker's wsgate_redis_up */
+void ngx_http_wsgate_redis_set_gauge(ngx_http_wsgate_redis_t *rd);
+
 /* 1 if the reply is a string equal to s (len bytes), else 0 */
 ngx_uint_t ngx_http_wsgate_reply_is(ngx_http_wsgate_reply_t *reply,
     const char *s, size_t len);

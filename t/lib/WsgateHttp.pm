@@ -23,6 +23,15 @@ package WsgateHttp;
 # It returns at once with the child's pid; children still running at the
 # end of the file are killed and reaped.
 #
+# http_once(%opts) sends one request on a fresh connection (Connection:
+# close, so that any worker may take it) and returns the answer as
+# { status, head => { lower-case name => value }, body }, status 0 when
+# none came within `timeout` (default 5 s).  Options as above: uri,
+# method, headers, body.
+#
+# nginx_master_pid() and nginx_worker_pids(): the running test nginx's
+# master (from logs/nginx.pid) and its live children, sorted.
+#
 # http_backend() starts lua-free-config/demo-backend.pl (the platform
 # stand-in that echoes what it received, with the body's sha256) on a free
 # 127.0.0.1 port, sets $ENV{TEST_NGINX_BACKEND_PORT} and returns the port;
@@ -37,7 +46,8 @@ use IO::Select;
 use POSIX ();
 use Time::HiRes qw(time sleep);
 
-our @EXPORT = qw(http_background http_backend redis_probe);
+our @EXPORT = qw(http_background http_backend redis_probe http_once
+                 nginx_master_pid nginx_worker_pids);
 
 my @Children;
 
@@ -94,6 +104,65 @@ sub http_background {
     }
 
     POSIX::_exit(0);
+}
+
+sub http_once {
+    my %o = @_;
+    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $body = defined $o{body} ? $o{body} : '';
+    my $req = ($o{method} || 'GET') . ' ' . ($o{uri} || '/')
+              . " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    $req .= "$_\r\n" for @{ $o{headers} || [] };
+    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
+    $req .= "\r\n$body";
+
+    my $ans = { status => 0, head => {}, body => '' };
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,
+                                  Proto => 'tcp', Timeout => 5)
+        or return $ans;
+    local $SIG{PIPE} = 'IGNORE';
+    syswrite $s, $req or return $ans;
+
+    my $buf = '';
+    my $sel = IO::Select->new($s);
+    my $deadline = time + ($o{timeout} || 5);
+    while (time < $deadline) {
+        next unless $sel->can_read(0.1);
+        my $n = sysread $s, my $chunk, 65536;
+        last unless $n;
+        $buf .= $chunk;
+    }
+    close $s;
+
+    my ($head, $rest) = split /\r\n\r\n/, $buf, 2;
+    return $ans unless defined $head && $head =~ m{\AHTTP/1\.[01] (\d{3})};
+    $ans->{status} = $1;
+    for my $line (split /\r\n/, $head) {
+        $ans->{head}{lc $1} = $2 if $line =~ /^([^:\s]+):\s*(.*)$/;
+    }
+    $ans->{body} = defined $rest ? $rest : '';
+    return $ans;
+}
+
+sub nginx_master_pid {
+    my $root = Test::Nginx::Util::server_root();
+    open my $fh, '<', "$root/logs/nginx.pid" or return 0;
+    my $pid = <$fh>;
+    close $fh;
+    return defined $pid && $pid =~ /(\d+)/ ? $1 : 0;
+}
+
+sub nginx_worker_pids {
+    my $master = nginx_master_pid() or return ();
+    my @w;
+    for my $stat (glob '/proc/[0-9]*/stat') {
+        open my $f, '<', $stat or next;
+        my $l = <$f>;
+        close $f;
+        next unless defined $l && $l =~ /^(\d+) \(.*\) (\S) (\d+) /s;
+        push @w, $1 if $3 == $master && $2 ne 'Z';
+    }
+    return sort { $a <=> $b } @w;
 }
 
 my $Backend;
