@@ -183,6 +183,9 @@ $C -X POST $AUTH -H 'X-Workspace-ID: $SYSTEM_CALLER' $JSON --data '$RPC' $GW/wor
 
 # 12. No token at all: 401.
 $C $GW/workspaces/$WS/registration
+
+# 13. What all of that did, summed over the workers (Prometheus text).
+curl -s $GW/metrics | grep -v '^#'
 EOF
 } >"$STATE/curl-lines.sh"
 

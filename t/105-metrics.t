@@ -448,3 +448,54 @@ GET /metrics
 --- response_body_like
 (?m)^wsgate_auth_requests_total\{result="ok"\} 0$
 --- error_code: 200
+
+
+
+=== TEST 8: cache lookups: a miss, hits, stale answers while Redis is down
+--- http_config eval
+"$::HttpConfig
+wsgate_cache zone=metrics_test:1m ttl=60s stale_if_error=10s;"
+--- config eval
+"$::Config
+location = /c {
+    wsgate_auth on;
+    add_header X-Cache \$wsgate_cache_status always;
+    proxy_pass http://127.0.0.1:$ENV{TEST_NGINX_BACKEND_PORT};
+}"
+--- init
+main::warm();
+# both workers trust the cache once they listen for invalidations: until
+# then a lookup bypasses it (the unknown token is cached only then)
+my $trusted = 0;
+for (1 .. 300) {
+    my @b = map { WsgateHttp::http_once(uri => '/c',
+                      headers => ["Authorization: Bearer $::TOK_X"]) } 1 .. 6;
+    if (!grep { ($_->{head}{'x-cache'} // '') eq 'BYPASS' } @b) {
+        $trusted = 1;
+        last;
+    }
+    main::sleep_s(0.02);
+}
+Test::More::ok($trusted, 'both workers trust the cache');
+my $before = main::scrape();
+my $auth = "Authorization: Bearer $::TOK_B";
+my ($p, $s) = main::requests(1, uri => '/c', headers => [$auth]);
+main::all_are(200, $s, 'first lookup');
+($p, $s) = main::requests(5, uri => '/c', headers => [$auth]);
+main::all_are(200, $s, 'cached');
+WsgateTest::redis_stop();
+($p, $s) = main::requests(2, uri => '/c', headers => [$auth]);
+main::all_are(200, $s, 'Redis down, seen valid: stale');
+my $after = main::scrape();
+for (['hit', 5], ['miss', 1], ['stale', 2]) {
+    my $name = "wsgate_cache_lookups_total{result=\"$_->[0]\"}";
+    Test::More::is(main::delta($before, $after, $name), $_->[1],
+                   "$name moved by $_->[1]");
+}
+Test::More::is(main::delta($before, $after,
+                   'wsgate_auth_requests_total{result="ok"}'),
+               8, 'eight admitted');
+WsgateTest::redis_start();
+--- request
+GET /metrics
+--- error_code: 200
