@@ -443,7 +443,10 @@ SKIP: {
     is($res->{content}, '{"error":"not found"}', 'gateway: the 404 is JSON');
 
     $res = request('GET', "$GW/metrics");
-    is($res->{status}, 404, 'gateway: no metrics endpoint yet');
+    is($res->{status}, 200, 'gateway: /metrics from 127.0.0.1');
+    like($res->{content},
+         qr/^wsgate_auth_requests_total\{result="ok"\} [1-9]\d*$/m,
+         'gateway: /metrics counted the admitted requests above');
 
     # The body limit is answered from the headers, before anything else.
     my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
