@@ -48,11 +48,13 @@ use WsgateLoad;
 use File::Temp ();
 use POSIX ();
 
-our $R = redis_extra(name => 'FAULT', conf => ['enable-debug-command yes']);
-our $REPLICA = redis_extra(name => 'REPLICA');
+# a full resync starts at once, not after 5 s waiting for more replicas
+our @DEBUG = ('enable-debug-command yes', 'repl-diskless-sync-delay 0');
+our $R = redis_extra(name => 'FAULT', conf => [@DEBUG]);
+our $REPLICA = redis_extra(name => 'REPLICA',
+                           conf => ['repl-diskless-sync-delay 0']);
 nginx_backend();
 
-our @DEBUG = ('enable-debug-command yes');
 
 our $WEDGE = 60_000;        # ms, wsgate_wedge_window
 our $GRACE = 30_000;        # ms, wsgate_restart_grace
@@ -391,6 +393,19 @@ sub check_log {
         next if $l->{msg} =~ /^(?:\*\d+ )?wsgate a2a: forged caller /;
         push @late, $l->{line} if $l->{t} < $from || $l->{t} > $to;
     }
+    if ($ENV{WSGATE_FAULTS_LOG}) {
+        # what the fault logged, each kind of line once, with a count
+        my (%n, @order);
+        for my $l (grep { $_->{t} >= $from && $_->{t} <= $to } @lines) {
+            (my $m = "[$l->{level}] $l->{msg}") =~ s/, client: .*//;
+            $m =~ s/\*\d+ //;
+            $m =~ s/\b\d{3,}\b/N/g;
+            $m =~ s/"[0-9a-f-]{36}"/"WS"/g;
+            $m =~ s/\(token "[^"]*", /(token "PREFIX...", /;
+            push @order, $m unless $n{$m}++;
+        }
+        Test::More::note("$name: $n{$_} x $_") for @order;
+    }
     Test::More::ok(!@bad, "$name: no worker died but the one killed, no "
                           . 'alert, crit or emerg but its')
         or Test::More::diag(join "\n", @bad);
@@ -421,7 +436,7 @@ sub check_records {
     };
     my $within = sub {
         my ($v, $a, $what) = @_;
-        push @bad, "$what: $v not between the request's sent "
+        push @bad, "$what: " . ($v // 'none') . " not between the request's sent "
                    . int($a->{sent} * 1000) . ' and got '
                    . int($a->{done} * 1000)
             unless defined $v && $v =~ /^\d+$/
@@ -457,8 +472,8 @@ sub check_records {
         my $last = $f[-1];
         $within->($rec{at_ms}, $last, "$fk at_ms");
         if ($pattern == 1) {
-            my $r = "status=$rec{status} reason=$rec{reason} "
-                    . "source=$rec{source}";
+            my $r = join ' ', map { "$_=" . ($rec{$_} // 'none') }
+                              qw(status reason source);
             push @bad, "$fk: $r" unless ($rec{status} // '') eq '500'
                 && ($rec{reason} // '') eq 'backend answered 500'
                 && ($rec{source} // '') eq 'backend' && keys %rec == 4;
@@ -467,8 +482,8 @@ sub check_records {
                 if $rec{at_ms};
         } else {
             $want{$rk} = 1;
-            push @bad, "$fk: status=$rec{status} reason=$rec{reason} "
-                       . "source=$rec{source}"
+            push @bad, "$fk: " . join(' ', map { "$_=" . ($rec{$_} // 'none') }
+                                          qw(status reason source))
                 unless ($rec{status} // '') eq '400'
                     && ($rec{reason} // '') eq
                        'url: address in a blocked range (loopback)'
@@ -523,7 +538,7 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: Redis stopped, and started again 1 s later
+=== TEST 1: Redis stopped, and started again 2 s later
 --- http_config eval: $::HttpConfig
 --- config eval: $::Config
 --- user_files
@@ -536,7 +551,8 @@ main::run_scenario('stop',
     fault => sub {
         my $s = main::now();
         redis_stop_on($::R, save => 1);
-        main::sleep_s(1.0);
+        # long enough for the reconnection backoff to reach its ceiling
+        main::sleep_s(2.0);
         redis_start_on($::R, conf => [@::DEBUG]);
         return ($s, main::now());
     },
@@ -777,7 +793,8 @@ main::run_scenario('hup',
     },
     effect => sub {
         my ($a, $s, $e, $info) = @_;
-        my %late = map { $_->{pid} => 1 } grep { $_->{sent} > $e } @$a;
+        my %late = map { $_->{pid} => 1 }
+                   grep { $_->{sent} > $e && $_->{answer} ne 'drop' } @$a;
         delete $late{'-'};
         my @other = grep { !$info->{workers}{$_} } keys %late;
         return (!@other && scalar(keys %late),
@@ -822,10 +839,12 @@ main::run_scenario('sigkill',
                     && $1 == $_[1]->{killed} },
     effect => sub {
         my ($a, $s, $e, $info) = @_;
-        my %late = map { $_->{pid} => 1 } grep { $_->{sent} > $e } @$a;
-        return (!$late{ $info->{killed} }
-                && (grep { $info->{workers}{$_} && !$late{$_} } keys %{ $info->{workers} }) == 0,
-                "worker $info->{killed} killed, its successor answers");
+        my %late = map { $_->{pid} => 1 }
+                   grep { $_->{sent} > $e && $_->{answer} ne 'drop' } @$a;
+        my @new = grep { $_ != $info->{killed} } keys %{ $info->{workers} };
+        return (!$late{ $info->{killed} } && @new == 2,
+                "worker $info->{killed} killed, answers no more; workers "
+                . join(' ', sort @new) . ' connected to Redis');
     },
     expect => [sub { qr/worker process $_[0]->{killed} exited on signal 9/ }]);
 --- request
@@ -834,8 +853,8 @@ GET /t
 "Authorization: Bearer $::TOK[0]"
 --- response_body
 ok
---- error_log eval
-qr/\[alert\] \d+#\d+: worker process \d+ exited on signal 9/
+--- no_error_log eval
+qr/\[alert\] \d+#\d+: (?:\*\d+ )?wsgate/
 
 
 
