@@ -38,7 +38,9 @@
 # killed gateway worker takes no backend request with it.  Every block
 # with a --- config starts from an empty Redis and seeded tokens.
 #
-# Run one scenario: WSGATE_FAULTS=hup prove -I t/lib t/110-faults.t
+# Run some scenarios only: WSGATE_FAULTS="hup sigkill" prove -I t/lib
+# t/110-faults.t (the keys are run_scenario's first argument); note what
+# each fault logged: WSGATE_FAULTS_LOG=1 prove -v ...
 
 use Test::Nginx::Socket 'no_plan';
 use lib 't/lib';
