@@ -48,6 +48,14 @@ package WsgateTest;
 #                       restarts an instance returned by redis_extra, with
 #                       these extra config lines; ready => 0 returns as soon
 #                       as it listens (it may still be loading its dataset).
+#   redis_stop_on($inst, save => 1)
+#                       stops an instance returned by redis_extra; with
+#                       save => 1 by SHUTDOWN SAVE (its data set is written
+#                       to dump.rdb in its dir, and the next start loads it:
+#                       `save ""` only turns off the periodic saves).
+#   redis_start_on($inst, conf => [lines], ready => 0)
+#                       starts it again (after redis_stop_on), as
+#                       redis_restart_on does.
 #   redis_cmd_on($inst, @args)
 #                       one command on an instance returned by redis_extra
 #                       (plain TCP, unix socket or TLS; AUTH is sent when
@@ -116,6 +124,7 @@ use Time::HiRes qw(sleep time);
 our @EXPORT = qw(
     redis_cmd redis_flush sha256_hex seed_token redis_stop redis_start
     redis_pause redis_port redis_extra redis_cmd_on redis_restart_on
+    redis_stop_on redis_start_on
     flush_each_block cache_conf run_cli
 );
 
@@ -373,7 +382,30 @@ sub accepts {
 
 sub redis_restart_on {
     my ($inst, %opts) = @_;
+    redis_stop_on($inst);
+    return redis_start_on($inst, %opts);
+}
+
+sub redis_stop_on {
+    my ($inst, %opts) = @_;
+    if ($opts{save} && $inst->{pid}) {
+        # the server closes the connection once it has saved: no reply
+        eval { redis_cmd_on($inst, 'SHUTDOWN', 'SAVE') };
+        my $deadline = time + 10;
+        while (time < $deadline) {
+            if (waitpid($inst->{pid}, WNOHANG) == $inst->{pid}) {
+                delete $inst->{pid};    # reaped: the pid is nobody's now
+                last;
+            }
+            sleep 0.005;
+        }
+    }
     stop_instance($inst);
+    return $inst;
+}
+
+sub redis_start_on {
+    my ($inst, %opts) = @_;
     $inst->{conf} = [@{ $opts{conf} || [] }] if $opts{conf};
     local $inst->{listening_is_enough} = defined $opts{ready} && !$opts{ready};
     spawn($inst)
