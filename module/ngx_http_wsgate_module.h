@@ -178,6 +178,7 @@ struct ngx_http_wsgate_ctx_s {
     unsigned                        json:1;         /* the filter's body */
     unsigned                        in_driver:1;
     unsigned                        content:1;      /* wsgate_status */
+    unsigned                        cleanup:1;      /* registered */
 };
 
 
