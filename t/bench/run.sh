@@ -122,12 +122,15 @@ module=$dir/ngx_http_wsgate_module.so
 # ------------------------------------------------------------------ ports
 
 taken=" "
-free_port() {       # sets $port to a loopback TCP port nobody listens on
+free_port() {       # sets $port to a loopback TCP port no socket uses
     local p
     for _ in $(seq 200); do
         p=$((20000 + RANDOM % 40000))
         case "$taken" in *" $p "*) continue ;; esac
-        if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+        # every state, not only listening: most of the range is also the
+        # kernel's ephemeral range, where another program's connection
+        # may hold the port (bind() then fails with EADDRINUSE)
+        if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
             taken="$taken$p "
             port=$p
             return 0
