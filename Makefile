@@ -243,7 +243,7 @@ demo-stop:
 
 # wrk against a plain proxy_pass, wsgate without cache and wsgate with
 # cache, interleaved, one nginx worker each,
-# its own Redis and backend on loopback; about two minutes.  See
+# its own Redis and backend on loopback; about three and a half minutes.  See
 # t/bench/run.sh and README.md's "Performance".
 .PHONY: bench
 bench: deps

@@ -35,6 +35,8 @@ static ngx_int_t ngx_http_wsgate_access_step(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
 static ngx_int_t ngx_http_wsgate_access_query(ngx_http_request_t *r,
     ngx_http_wsgate_ctx_t *ctx);
+static ngx_int_t ngx_http_wsgate_access_cleanup(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx);
 static void ngx_http_wsgate_access_reply(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 static ngx_int_t ngx_http_wsgate_access_resolve(ngx_http_request_t *r,
@@ -114,7 +116,6 @@ ngx_http_wsgate_access_init(ngx_conf_t *cf)
 ngx_http_wsgate_ctx_t *
 ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
 {
-    ngx_http_cleanup_t     *cln;
     ngx_http_wsgate_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
@@ -127,16 +128,6 @@ ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
     if (ctx == NULL) {
         return NULL;
     }
-
-    /* a Redis reply must never reach a request that is gone */
-
-    cln = ngx_http_cleanup_add(r, 0);
-    if (cln == NULL) {
-        return NULL;
-    }
-
-    cln->handler = ngx_http_wsgate_cleanup;
-    cln->data = ctx;
 
     ctx->request = r;
 
@@ -300,6 +291,10 @@ ngx_http_wsgate_access_query(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     ngx_http_wsgate_main_conf_t     *wmcf;
     ngx_http_wsgate_redis_status_e   status;
 
+    if (ngx_http_wsgate_access_cleanup(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (ctx->query.name.len) {
         return ngx_http_wsgate_access_resolve(r, ctx);
     }
@@ -328,6 +323,36 @@ ngx_http_wsgate_access_query(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     r->read_event_handler = ngx_http_test_reading;
 
     return NGX_AGAIN;
+}
+
+
+/*
+ * A Redis reply or a resolution must never reach a request that is gone:
+ * the first wait registers the cleanup that calls them off (a request
+ * answered without waiting, from the cache, needs none).
+ */
+
+static ngx_int_t
+ngx_http_wsgate_access_cleanup(ngx_http_request_t *r,
+    ngx_http_wsgate_ctx_t *ctx)
+{
+    ngx_http_cleanup_t  *cln;
+
+    if (ctx->cleanup) {
+        return NGX_OK;
+    }
+
+    cln = ngx_http_cleanup_add(r, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_wsgate_cleanup;
+    cln->data = ctx;
+
+    ctx->cleanup = 1;
+
+    return NGX_OK;
 }
 
 

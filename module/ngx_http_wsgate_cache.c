@@ -75,9 +75,18 @@ typedef struct {
 } ngx_http_wsgate_cache_slot_t;
 
 
+/*
+ * A bucket: its chain and its count of invalidations side by side, so
+ * that a lookup reads both in one cache line.
+ */
 typedef struct {
-    ngx_http_wsgate_cache_node_t  **buckets;
-    uint32_t                       *gens;      /* a bucket's invalidations */
+    ngx_http_wsgate_cache_node_t   *chain;
+    uint32_t                        gen;
+} ngx_http_wsgate_cache_bucket_t;
+
+
+typedef struct {
+    ngx_http_wsgate_cache_bucket_t *buckets;
     uint32_t                        mask;
     ngx_queue_t                     lru;
     uint64_t                        clock;     /* entries queued */
@@ -132,8 +141,8 @@ struct ngx_http_wsgate_cache_s {
 
 static ngx_int_t ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone,
     void *data);
-static ngx_uint_t ngx_http_wsgate_cache_bucket(ngx_http_wsgate_cache_t *cache,
-    u_char *digest);
+static ngx_http_wsgate_cache_bucket_t *ngx_http_wsgate_cache_bucket(
+    ngx_http_wsgate_cache_t *cache, u_char *digest);
 static ngx_http_wsgate_cache_node_t *ngx_http_wsgate_cache_lookup(
     ngx_http_wsgate_cache_t *cache, u_char *digest);
 static void ngx_http_wsgate_cache_delete(ngx_http_wsgate_cache_t *cache,
@@ -349,13 +358,9 @@ ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
         n *= 2;
     }
 
-    cache->sh->buckets = ngx_slab_calloc(cache->shpool, n * sizeof(void *));
+    cache->sh->buckets = ngx_slab_calloc(cache->shpool,
+                                  n * sizeof(ngx_http_wsgate_cache_bucket_t));
     if (cache->sh->buckets == NULL) {
-        return NGX_ERROR;
-    }
-
-    cache->sh->gens = ngx_slab_calloc(cache->shpool, n * sizeof(uint32_t));
-    if (cache->sh->gens == NULL) {
         return NGX_ERROR;
     }
 
@@ -537,7 +542,7 @@ ngx_http_wsgate_cache_get(ngx_http_wsgate_cache_t *cache, u_char *digest,
     ngx_shmtx_lock(&cache->shpool->mutex);
 
     ticket->era = sh->era;
-    ticket->gen = sh->gens[ngx_http_wsgate_cache_bucket(cache, digest)];
+    ticket->gen = ngx_http_wsgate_cache_bucket(cache, digest)->gen;
     ticket->valid = 1;
 
     cn = ngx_http_wsgate_cache_lookup(cache, digest);
@@ -588,11 +593,12 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
     ngx_http_wsgate_cache_value_t *value, int64_t pttl)
 {
     size_t                           size;
-    ngx_uint_t                       b, n;
+    ngx_uint_t                       n;
     ngx_msec_t                       ttl;
     ngx_http_wsgate_cache_sh_t      *sh;
     ngx_http_wsgate_cache_node_t    *cn, *node;
     ngx_http_wsgate_cache_worker_t  *w;
+    ngx_http_wsgate_cache_bucket_t  *b;
 
     w = cache->worker;
     sh = cache->sh;
@@ -619,7 +625,7 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
 
     b = ngx_http_wsgate_cache_bucket(cache, digest);
 
-    if (ticket->era != sh->era || ticket->gen != sh->gens[b]) {
+    if (ticket->era != sh->era || ticket->gen != b->gen) {
         goto done;
     }
 
@@ -667,8 +673,8 @@ ngx_http_wsgate_cache_put(ngx_http_wsgate_cache_t *cache, u_char *digest,
         ngx_memcpy(cn->id, value->id.data, value->id.len);
     }
 
-    cn->next = sh->buckets[b];
-    sh->buckets[b] = cn;
+    cn->next = b->chain;
+    b->chain = cn;
 
     ngx_queue_insert_head(&sh->lru, &cn->queue);
     cn->stamp = ++sh->clock;
@@ -713,19 +719,19 @@ ngx_http_wsgate_cache_stale(ngx_http_wsgate_cache_t *cache, u_char *digest,
 
 /*
  * The digest's bucket: its first bytes, already uniform.  The bucket's
- * count of invalidations (sh->gens) holds an answer out of the cache if
+ * count of invalidations (gen) holds an answer out of the cache if
  * one came while it was asked for (it may be about its key); per bucket,
  * so that writes to other tokens do not keep it out.
  */
 
-static ngx_uint_t
+static ngx_http_wsgate_cache_bucket_t *
 ngx_http_wsgate_cache_bucket(ngx_http_wsgate_cache_t *cache, u_char *digest)
 {
     uint32_t  hash;
 
     ngx_memcpy(&hash, digest, sizeof(uint32_t));
 
-    return hash & cache->sh->mask;
+    return &cache->sh->buckets[hash & cache->sh->mask];
 }
 
 
@@ -734,7 +740,7 @@ ngx_http_wsgate_cache_lookup(ngx_http_wsgate_cache_t *cache, u_char *digest)
 {
     ngx_http_wsgate_cache_node_t  *cn;
 
-    for (cn = cache->sh->buckets[ngx_http_wsgate_cache_bucket(cache, digest)];
+    for (cn = ngx_http_wsgate_cache_bucket(cache, digest)->chain;
          cn != NULL;
          cn = cn->next)
     {
@@ -755,8 +761,7 @@ ngx_http_wsgate_cache_delete(ngx_http_wsgate_cache_t *cache,
 {
     ngx_http_wsgate_cache_node_t  **pp;
 
-    for (pp = &cache->sh->buckets[ngx_http_wsgate_cache_bucket(cache,
-                                                                cn->digest)];
+    for (pp = &ngx_http_wsgate_cache_bucket(cache, cn->digest)->chain;
          *pp != cn;
          pp = &(*pp)->next)
     {
@@ -1143,7 +1148,7 @@ ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
 
     ngx_shmtx_lock(&cache->shpool->mutex);
 
-    cache->sh->gens[ngx_http_wsgate_cache_bucket(cache, digest)]++;
+    ngx_http_wsgate_cache_bucket(cache, digest)->gen++;
 
     cn = ngx_http_wsgate_cache_lookup(cache, digest);
 

@@ -206,7 +206,10 @@ ngx_http_wsgate_json_string(ngx_pool_t *pool, ngx_str_t *s, ngx_str_t *out)
 }
 
 
-/* 1 if a request header line has one of the n names */
+/*
+ * 1 if a request header line has one of the n names; runs for every
+ * request, so the lengths are compared first
+ */
 
 static ngx_uint_t
 ngx_http_wsgate_has_header(ngx_http_request_t *r, ngx_str_t *names,
@@ -232,7 +235,9 @@ ngx_http_wsgate_has_header(ngx_http_request_t *r, ngx_str_t *names,
         }
 
         for (k = 0; k < n; k++) {
-            if (ngx_http_wsgate_header_is(&h[i], &names[k])) {
+            if (h[i].key.len == names[k].len
+                && ngx_http_wsgate_header_is(&h[i], &names[k]))
+            {
                 return 1;
             }
         }

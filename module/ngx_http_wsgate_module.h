@@ -183,6 +183,7 @@ struct ngx_http_wsgate_ctx_s {
     unsigned                        in_driver:1;
     unsigned                        content:1;      /* wsgate_status */
     unsigned                        counted:1;      /* wsgate_metrics */
+    unsigned                        cleanup:1;      /* registered */
 };
 
 

@@ -13,9 +13,6 @@
 #include "ngx_http_wsgate_uuid.h"
 
 
-static int ngx_http_wsgate_is_b64token_char(u_char c);
-
-
 int
 ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
     const u_char **token, size_t *token_len)
@@ -24,6 +21,23 @@ ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
     const u_char  *p, *last, *start;
 
     static const u_char  scheme[] = "bearer";
+
+    /*
+     * ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/": a byte each, not
+     * a bit, for the loop that runs over every character of every token
+     */
+
+    static const u_char  b64token[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x00 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,  /* 0x10 */
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1,  /* 0x20 + - . / */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0,  /* 0x30 0-9 */
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 0x40 A-O */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1,  /* 0x50 P-Z _ */
+        0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,  /* 0x60 a-o */
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 1, 0,  /* 0x70 p-z ~ */
+        /* 0x80 - 0xff: 0 */
+    };
 
     p = value;
     last = value + len;
@@ -63,7 +77,7 @@ ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
 
     start = p;
 
-    while (p < last && ngx_http_wsgate_is_b64token_char(*p)) {
+    while (p < last && b64token[*p]) {
         p++;
     }
 
@@ -95,23 +109,6 @@ ngx_http_wsgate_bearer_parse(const u_char *value, size_t len,
     *token_len = n;
 
     return 0;
-}
-
-
-static int
-ngx_http_wsgate_is_b64token_char(u_char c)
-{
-    /* ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/": a bit each */
-
-    static const uint32_t  b64token[] = {
-        0x00000000,  /* 0x00 - 0x1f */
-        0x03ffe800,  /* 0x20 - 0x3f: "+", "-", ".", "/", 0-9 */
-        0x87fffffe,  /* 0x40 - 0x5f: A-Z, "_" */
-        0x47fffffe,  /* 0x60 - 0x7f: a-z, "~" */
-        0, 0, 0, 0
-    };
-
-    return (b64token[c >> 5] >> (c & 0x1f)) & 1;
 }
 
 

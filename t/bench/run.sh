@@ -13,15 +13,20 @@
 #       wsgate        wsgate_auth, every request one HMGET to Redis
 #       wsgate+cache  the same plus wsgate_cache, when the module has it
 #                     (probed with `nginx -t`; skipped, and said so, if not)
-# then runs wrk against the variants interleaved (A B C A B C ...), each
-# run with a random token per request out of the 10,000 (random-token.lua),
-# and prints per round and variant: req/s, the ratio to plain's req/s in
-# the same round, p50/p99 latency, the nginx worker's CPU time per request
-# (utime+stime from /proc/<worker>/stat around the run, divided by the
-# requests wrk completed), Redis's CPU time and commands per request, and
-# the share of the CPUs that others took meanwhile (other processes, and
-# the hypervisor's steal time: a noisy neighbour shows there); and at the end the median of every column over
-# the quiet rounds (or all, see BENCH_NOISE), as a Markdown table.
+# then runs wrk against the variants interleaved, the order reversed every
+# other round (A B C, C B A, A B C ...: no variant always runs first or
+# last, after the same neighbour), each run with a random token per
+# request out of the 10,000 (random-token.lua), and prints per round and
+# variant: req/s, the ratio to plain's req/s in the same round, p50/p99
+# latency, the nginx worker's CPU time per request (utime+stime from
+# /proc/<worker>/stat around the run, divided by the requests wrk
+# completed) and its ratio to plain's in the same round, Redis's CPU time
+# and commands per request, and the share of the CPUs that others took
+# meanwhile (other processes, and the hypervisor's steal time: a noisy
+# neighbour shows there); and at the end the median of every column over
+# the quiet rounds (or all, see BENCH_NOISE), as a Markdown table, and
+# each variant's worker CPU per request against plain's as the median of
+# the rounds' own ratios.
 #
 # It fails (exit 1) if any response was not 2xx, a socket error or
 # timeout occurred, a response did not come from the backend (its request
@@ -29,10 +34,10 @@
 # Redis once per request, or an nginx logged an error.
 #
 # Everything it starts is stopped on exit (also on Ctrl-C), and every
-# step is bounded in time: about 1m45s with two variants, 2m30s with three.
+# step is bounded in time: about 2m20s with two variants, 3m20s with three.
 #
 # Settings (environment):
-#   BENCH_ROUNDS=5 BENCH_DURATION=8 (s) BENCH_WARMUP=2 (s)
+#   BENCH_ROUNDS=7 BENCH_DURATION=8 (s) BENCH_WARMUP=2 (s)
 #   BENCH_THREADS=2 BENCH_CONNECTIONS=50 BENCH_TOKENS=10000
 #   BENCH_NOISE=5 (%): a round is quiet if others took at most
 #       that share of the CPUs in each of its runs; the summary is over the
@@ -47,7 +52,7 @@ set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bench=$top/t/bench
 
-rounds=${BENCH_ROUNDS:-5}
+rounds=${BENCH_ROUNDS:-7}
 dur=${BENCH_DURATION:-8}
 warm=${BENCH_WARMUP:-2}
 threads=${BENCH_THREADS:-2}
@@ -117,12 +122,15 @@ module=$dir/ngx_http_wsgate_module.so
 # ------------------------------------------------------------------ ports
 
 taken=" "
-free_port() {       # sets $port to a loopback TCP port nobody listens on
+free_port() {       # sets $port to a loopback TCP port no socket uses
     local p
     for _ in $(seq 200); do
         p=$((20000 + RANDOM % 40000))
         case "$taken" in *" $p "*) continue ;; esac
-        if [ -z "$(ss -Hltn "sport = :$p" 2>/dev/null)" ]; then
+        # every state, not only listening: most of the range is also the
+        # kernel's ephemeral range, where another program's connection
+        # may hold the port (bind() then fails with EADDRINUSE)
+        if [ -z "$(ss -Htan "sport = :$p" 2>/dev/null)" ]; then
             taken="$taken$p "
             port=$p
             return 0
@@ -372,14 +380,19 @@ for v in "${variants[@]}"; do wrk_run "$v" "$warm" "$dir/warmup-$v.txt"; done
 results=$dir/results.tsv
 : > "$results"
 # (%12s and %11s: "µ" is two bytes)
-printf '\n%-5s  %-18s %9s %6s %8s %8s %12s %11s %9s %8s\n' round variant 'req/s' ratio \
-    'p50 ms' 'p99 ms' 'worker µs' 'redis µs' 'redis cmd' 'others'
-printf '%-5s  %-18s %9s %6s %8s %8s %11s %10s %9s %8s\n' '' '' '' '' '' '' \
-    '/req' '/req' '/req' 'CPU'
+printf '\n%-5s  %-18s %9s %6s %8s %8s %12s %6s %11s %9s %8s\n' round variant 'req/s' ratio \
+    'p50 ms' 'p99 ms' 'worker µs' ratio 'redis µs' 'redis cmd' 'others'
+printf '%-5s  %-18s %9s %6s %8s %8s %11s %6s %10s %9s %8s\n' '' '' '' '' '' '' \
+    '/req' '' '/req' '/req' 'CPU'
 
+# the variants in reverse order, for every other round
+reversed=()
+for v in "${variants[@]}"; do reversed=("$v" "${reversed[@]}"); done
+
+declare -A row wcpus rpss
 for r in $(seq "$rounds"); do
-    plain_rps=""
-    for v in "${variants[@]}"; do
+    if [ $((r % 2)) = 1 ]; then order=("${variants[@]}"); else order=("${reversed[@]}"); fi
+    for v in "${order[@]}"; do
         w=${worker[$v]}
         out=$dir/round$r-$v.txt
         b0=$(backend_requests); c0=$(redis_cmds)
@@ -429,16 +442,29 @@ for r in $(seq "$rounds"); do
         if [ "$v" = wsgate ] && awk -v c="$cmds" 'BEGIN { exit !(c < 0.9) }'; then
             die "wsgate, round $r: $cmds Redis commands per request (expected 1)"
         fi
-        [ -n "$plain_rps" ] || plain_rps=$rps
-        ratio=$(awk -v a="$rps" -v p="$plain_rps" 'BEGIN { printf "%.3f", a / p }')
         p50ms=$(awk -v x="$p50" 'BEGIN { printf "%.2f", x / 1000 }')
         p99ms=$(awk -v x="$p99" 'BEGIN { printf "%.2f", x / 1000 }')
 
-        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$rps" "$ratio" \
-            "$p50ms" "$p99ms" "$wcpu" "$rcpu" "$cmds" "$other" "$steal" >> "$results"
-        printf '%-5s  %-18s %9.0f %6s %8s %8s %11s %10s %9s %7s%%\n' "$r" "${label[$v]}" \
-            "$rps" "$ratio" "$p50ms" "$p99ms" "$wcpu" "$rcpu" "$cmds" "$other"
+        rpss[$v]=$rps; wcpus[$v]=$wcpu
+        row[$v]="$p50ms $p99ms $rcpu $cmds $other $steal"
         sleep 0.3
+    done
+
+    # the round's rows, in the variants' order, each against plain's run
+    # of the same round
+    for v in "${variants[@]}"; do
+        read -r p50ms p99ms rcpu cmds other steal <<<"${row[$v]}"
+        rps=${rpss[$v]}; wcpu=${wcpus[$v]}
+        ratio=$(awk -v a="$rps" -v p="${rpss[plain]}" 'BEGIN { printf "%.3f", a / p }')
+        cratio=$(awk -v a="$wcpu" -v p="${wcpus[plain]}" \
+                     'BEGIN { printf "%.3f", (p > 0 ? a / p : 0) }')
+
+        printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$r" "$v" "$rps" \
+            "$ratio" "$p50ms" "$p99ms" "$wcpu" "$rcpu" "$cmds" "$other" "$steal" \
+            "$cratio" >> "$results"
+        printf '%-5s  %-18s %9.0f %6s %8s %8s %11s %6s %10s %9s %7s%%\n' "$r" \
+            "${label[$v]}" "$rps" "$ratio" "$p50ms" "$p99ms" "$wcpu" "$cratio" "$rcpu" \
+            "$cmds" "$other"
     done
 done
 
@@ -493,6 +519,15 @@ for v in "${variants[@]}"; do
               print s o }')" \
         "$(median "$v" 4)" "$(median "$v" 5)" "$(median "$v" 6)" \
         "$(median "$v" 7)" "$(median "$v" 8)" "$(median "$v" 9)"
+done
+echo
+for v in "${variants[@]}"; do
+    [ "$v" = plain ] && continue
+    printf '%s: worker CPU per request %s of plain'"'"'s, the median of the rounds'"'"' own ratios (%s)\n' \
+        "${label[$v]}" "$(median "$v" 12 | awk '{ printf "%+.1f %%", ($1 - 1) * 100 }')" \
+        "$(awk -F'\t' -v v="$v" -v use=" $use " '$2 == v && index(use, " " $1 " ") {
+              printf "%s%+.0f", n++ ? ", " : "", ($12 - 1) * 100 } END { printf " %%" }' \
+              "$results")"
 done
 case " ${variants[*]} " in
     *" cache "*) ;;

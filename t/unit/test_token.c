@@ -207,6 +207,45 @@ test_bearer_lengths(void)
 }
 
 
+/*
+ * Every byte value inside a token: accepted exactly when RFC 6750's
+ * b64token alphabet has it ("=" only as trailing padding, so not here).
+ */
+
+static void
+test_bearer_bytes(void)
+{
+    int            rc, want;
+    size_t         c, token_len;
+    u_char         buf[7 + 16 + 1 + 16];
+    const u_char  *token;
+
+    static const char  alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+        "-._~+/";
+
+    memcpy(buf, "Bearer ", 7);
+    memset(buf + 7, 'a', sizeof(buf) - 7);
+
+    for (c = 0; c < 256; c++) {
+        buf[7 + 16] = (u_char) c;
+        want = (c != 0 && strchr(alphabet, (int) c) != NULL) ? 0 : -1;
+
+        unit_case("byte 0x%02x inside the token", (unsigned) c);
+
+        rc = ngx_http_wsgate_bearer_parse(buf, sizeof(buf), &token,
+                                          &token_len);
+        CHECK_INT(rc, want);
+
+        if (want == 0) {
+            CHECK_INT(token_len, 16 + 1 + 16);
+        }
+    }
+
+    UNIT_ROW_END();
+}
+
+
 static void
 test_bearer_unterminated(void)
 {
@@ -372,6 +411,7 @@ test_token(void)
 {
     test_bearer_table();
     test_bearer_lengths();
+    test_bearer_bytes();
     test_bearer_unterminated();
     test_sha256_hex();
     test_base64url();
