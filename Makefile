@@ -11,6 +11,7 @@ MODULE_SO := $(BUILD)/ngx_http_wsgate_module.so
 
 MODULE_SRCS := $(wildcard module/*.c) $(wildcard module/*.h) config
 PURE_SRCS   := module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
+               module/ngx_http_wsgate_slot.c \
                module/ngx_http_wsgate_check.c module/ngx_http_wsgate_schema.c
 
 CC       ?= cc
