@@ -16,6 +16,9 @@ our $TOK_X = 'unKnoWn9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc';
 our $TOK_P = 'pReFiX9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcE';
 our $TOK_M = 'mAlFoRm9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc';
 our $TOK_L = 'L' x 512;
+# on a cluster (WSGATE_TEST_CLUSTER=1): a workspace on the third master
+our $WS_C  = '7e1d2c3b-4a59-4687-9a0b-1c2d3e4f5001';
+our $TOK_C = 'tCmAsTr902QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5b';
 
 redis_flush();
 seed_token($TOK_A, ws => $WS_A, kind => 'workspace');
@@ -23,11 +26,13 @@ seed_token($TOK_B, ws => $WS_B, kind => 'workspace');
 seed_token($TOK_S, name => 'system:scheduler', kind => 'system');
 seed_token($TOK_P, ws => $WS_B, kind => 'workspace', prefix => 'acme:');
 seed_token($TOK_L, ws => $WS_A, kind => 'workspace');
+seed_token($TOK_C, ws => $WS_C, kind => 'workspace');
 redis_cmd('HSET', 'wsgate:token:' . sha256_hex($TOK_M),
           'ws', 'not-a-uuid', 'kind', 'workspace');
+cluster_spread_ok();
 
 our $HttpConfig = <<"_EOC_";
-    wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
+    @{[redis_conf(timeout => '2s')]}
     @{[cache_conf()]}
 _EOC_
 
@@ -314,9 +319,9 @@ Authorization: Bearer eXpIrEd9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc
 
 
 === TEST 19: wsgate_key_prefix selects the keyspace
---- http_config
-    wsgate_redis 127.0.0.1:$TEST_NGINX_REDIS_PORT;
-    wsgate_key_prefix "acme:";
+--- http_config eval
+"    @{[redis_conf()]}
+    wsgate_key_prefix \"acme:\";"
 --- config eval: $::Config
 --- request eval
 ["GET /t", "GET /t"]
@@ -376,3 +381,21 @@ hello
 --- no_error_log eval
 [qr/^(?!.*http header: "Authorization: ).*tA3vQm9xY/m,
  qr/^(?!.*http header: "Authorization: ).*unKnoWn9Q/m]
+
+
+
+=== TEST 23: a token of each of three workspaces (on a cluster: each on its own master) opens only its own workspace
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["GET /workspaces/$::WS_A/state", "GET /workspaces/$::WS_B/state",
+ "GET /workspaces/$::WS_C/state", "GET /workspaces/$::WS_A/state"]
+--- more_headers eval
+["Authorization: Bearer $::TOK_A", "Authorization: Bearer $::TOK_B",
+ "Authorization: Bearer $::TOK_C", "Authorization: Bearer $::TOK_C"]
+--- error_code eval
+[200, 200, 200, 401]
+--- response_body eval
+["ws=$::WS_A kind= prefix= result=\n", "ws=$::WS_B kind= prefix= result=\n",
+ "ws=$::WS_C kind= prefix= result=\n",
+ '{"error":"invalid workspace auth token"}']

@@ -11,13 +11,22 @@ use WsgateHttp;
 
 our $WS  = '0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01';
 our $TOK = 'tA3vQm9xYbL2kR8sWn4pJd7fGh1cZe6uVy0iOq5tNaM';
+# two more workspaces: on a cluster (WSGATE_TEST_CLUSTER=1) the three
+# workspaces, and the three tokens, sit on three different masters
+our $WS2  = '2a3b4c5d-6e7f-4a8b-9c0d-1e2f3a4b5000';
+our $TOK2 = 'tWoAa902QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc';
+our $WS3  = '3c4d5e6f-7a8b-4c9d-8e0f-1a2b3c4d5001';
+our $TOK3 = 'tHrEe903QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc';
 
 redis_flush();
 seed_token($TOK, ws => $WS, kind => 'workspace');
+seed_token($TOK2, ws => $WS2, kind => 'workspace');
+seed_token($TOK3, ws => $WS3, kind => 'workspace');
+cluster_spread_ok();
 http_backend();
 
 our $HttpConfig = <<"_EOC_";
-    wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT};
+    @{[redis_conf()]}
     @{[cache_conf()]}
 _EOC_
 
@@ -37,6 +46,11 @@ our $Config = <<"_EOC_";
 _EOC_
 
 sub body_sha { require Digest::SHA; Digest::SHA::sha256_hex(shift) }
+
+sub good { qq({"id":"$_[0]","url":"https://agent.example.com/a2a",)
+           . qq("agent_card":{"name":"agent-1"}}) }
+sub bad  { qq({"id":"$_[0]","url":"http://169.254.169.254/a2a",)
+           . qq("agent_card":{"name":"agent-1"}}) }
 
 no_shuffle();
 run_tests();
@@ -790,3 +804,37 @@ POST /registry/register
 --- error_code: 400
 --- response_body chomp
 {"error":"invalid register payload","field":"body","reason":"not valid JSON"}
+
+
+
+=== TEST 45: three workspaces (on a cluster: on three masters) register: a valid payload reaches the backend, a bad one is refused
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+[map({ "POST /registry/register\n" . ::good($_) } $::WS, $::WS2, $::WS3),
+ map({ "POST /registry/register\n" . ::bad($_) } $::WS, $::WS2, $::WS3)]
+--- more_headers eval
+[map { "Authorization: Bearer $_\nContent-Type: application/json" }
+ $::TOK, $::TOK2, $::TOK3, $::TOK, $::TOK2, $::TOK3]
+--- error_code eval
+[200, 200, 200, 400, 400, 400]
+--- response_body_like eval
+[(map { qr/"sha256":"@{[::body_sha(::good($_))]}"/ } $::WS, $::WS2, $::WS3),
+ (qr/^\{"error":"invalid register payload","field":"url","reason":"address in a blocked range \(metadata\)"\}$/) x 3]
+
+
+
+=== TEST 46: ... and each bad one is on record for its workspace
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- init
+for my $ws ($::WS, $::WS2, $::WS3) {
+    my $st = redis_cmd('HGET', "wsgate:ws:{$ws}:regfail", 'status');
+    Test::More::is($st, '400', "the failure of $ws is on record");
+}
+--- request eval
+"POST /registry/register\n" . ::good($::WS3)
+--- more_headers eval
+"Authorization: Bearer $::TOK3"
+--- response_body_like eval
+qr/"sha256":"@{[::body_sha(::good($::WS3))]}"/

@@ -16,16 +16,24 @@ our $WS    = '0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01';
 our $WS_B  = '5d0f8a4e-1c2b-4a6d-8e9f-0a1b2c3d4e5f';
 our $TOK   = 'tA3vQm9xYbL2kR8sWn4pJd7fGh1cZe6uVy0iOq5tNaM';
 our $TOK_B = 'tBxK2m9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcE';
+# on a cluster (WSGATE_TEST_CLUSTER=1) WS, WS_B and WS_C, and their
+# tokens, sit on three different masters
+our $WS_C  = '7e1d2c3b-4a59-4687-9a0b-1c2d3e4f5001';
+our $TOK_C = 'tCmAsTr901QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5b';
 
 our $GOOD = qq({"id":"$WS","url":"https://agent.example.com/a2a",)
             . qq("agent_card":{"name":"agent-1"}});
 our $BAD  = qq({"id":"$WS","url":"http://127.0.0.1/a2a",)
             . qq("agent_card":{"name":"agent-1"}});
 
+sub good_for { (my $b = $GOOD) =~ s/\Q$WS\E/$_[0]/; $b }
+sub bad_for  { (my $b = $BAD) =~ s/\Q$WS\E/$_[0]/; $b }
+
 sub seed {
     redis_flush();
     seed_token($TOK, ws => $WS, kind => 'workspace');
     seed_token($TOK_B, ws => $WS_B, kind => 'workspace');
+    seed_token($TOK_C, ws => $WS_C, kind => 'workspace');
 }
 
 sub sleep_s { select(undef, undef, undef, shift) }
@@ -52,10 +60,11 @@ sub expires_at {
 }
 
 seed();
+cluster_spread_ok();
 http_backend();
 
 our $HttpConfig = <<"_EOC_";
-    wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=500ms;
+    @{[redis_conf(timeout => '500ms')]}
     @{[cache_conf()]}
     wsgate_restart_grace 4s;
     wsgate_wedge_window 4s;
@@ -301,11 +310,15 @@ GET /workspaces/not-a-uuid/state
 --- config eval: $::Config
 --- init
 main::seed();
-my $port = $ENV{TEST_NGINX_REDIS_PORT};
+my @ports = redis_ports();      # on a cluster, every master
 if (fork == 0) {
     select(undef, undef, undef, 0.2);
-    my $s = IO::Socket::INET->new("127.0.0.1:$port") or POSIX::_exit(1);
-    print $s "*2\r\n\$8\r\nSHUTDOWN\r\n\$6\r\nNOSAVE\r\n";
+    my @s;
+    for my $port (@ports) {
+        my $s = IO::Socket::INET->new("127.0.0.1:$port") or POSIX::_exit(1);
+        print $s "*2\r\n\$8\r\nSHUTDOWN\r\n\$6\r\nNOSAVE\r\n";
+        push @s, $s;
+    }
     select(undef, undef, undef, 0.2);
     POSIX::_exit(0);
 }
@@ -370,3 +383,53 @@ main::sleep_s(0.8);
 ["Authorization: Bearer $::TOK", "Authorization: Bearer $::TOK_B"]
 --- error_code eval
 [200, 401]
+
+
+
+=== TEST 18: three workspaces (on a cluster: on three masters): a restart and a failure, a failure, a failure from the backend
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- init
+main::seed();
+--- request eval
+["POST /workspaces/$::WS_B/restart",
+ "POST /registry/register\n" . main::bad_for($::WS_B),
+ "POST /registry/register\n" . main::bad_for($::WS_C),
+ "POST /registry/register\n$::GOOD",
+ "GET /workspaces/$::WS_B/state",
+ "GET /workspaces/$::WS_C/state",
+ "GET /workspaces/$::WS/state"]
+--- more_headers eval
+["", "Authorization: Bearer $::TOK_B", "Authorization: Bearer $::TOK_C",
+ "Authorization: Bearer $::TOK\nX-Demo-Status: 503", "", "", ""]
+--- error_code eval
+[200, 400, 400, 503, 200, 200, 200]
+--- response_body_like eval
+[qr/restart/, qr/"field":"url"/, qr/"field":"url"/, qr/"length"/,
+ qr/\A\{"workspace_id":"\Q$::WS_B\E","state":"restarting","last_failure":\{"at_ms":\d{13},"status":400,"reason":"url: address in a blocked range \(loopback\)","source":"gateway"\},"restart_at_ms":\d{13}\}\z/,
+ qr/\A\{"workspace_id":"\Q$::WS_C\E","state":"degraded","last_failure":\{"at_ms":\d{13},"status":400,"reason":"url: address in a blocked range \(loopback\)","source":"gateway"\},"restart_at_ms":null\}\z/,
+ qr/\A\{"workspace_id":"\Q$::WS\E","state":"degraded","last_failure":\{"at_ms":\d{13},"status":503,"reason":"backend answered 503","source":"backend"\},"restart_at_ms":null\}\z/]
+
+
+
+=== TEST 19: ... a good register of each clears its own record and window, and no other
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+["POST /registry/register\n" . main::good_for($::WS_B),
+ "GET /workspaces/$::WS_B/state",
+ "GET /workspaces/$::WS_C/state",
+ "POST /registry/register\n" . main::good_for($::WS_C),
+ "POST /registry/register\n$::GOOD",
+ "GET /workspaces/$::WS_C/state",
+ "GET /workspaces/$::WS/state"]
+--- more_headers eval
+["Authorization: Bearer $::TOK_B", "", "", "Authorization: Bearer $::TOK_C",
+ "Authorization: Bearer $::TOK", "", ""]
+--- response_body_like eval
+[qr/"length"/,
+ qr/\A\{"workspace_id":"\Q$::WS_B\E","state":"online","last_failure":null,"restart_at_ms":null\}\z/,
+ qr/"state":"degraded"/,
+ qr/"length"/, qr/"length"/,
+ qr/\A\{"workspace_id":"\Q$::WS_C\E","state":"online","last_failure":null,"restart_at_ms":null\}\z/,
+ qr/\A\{"workspace_id":"\Q$::WS\E","state":"online","last_failure":null,"restart_at_ms":null\}\z/]

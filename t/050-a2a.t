@@ -18,6 +18,9 @@ our $TOK_SC = 'sChEd9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcEx';
 our $TOK_WH = 'wEbHk9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcEx';
 our $TOK_BC = 'bOtCr9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcEx';
 our $TOK_NL = 'nEwLn9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcEx';
+# on a cluster (WSGATE_TEST_CLUSTER=1): a workspace on the third master
+our $WS_C   = '7e1d2c3b-4a59-4687-9a0b-1c2d3e4f5001';
+our $TOK_C  = 'tCmAsTr900QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5b';
 
 # uuid.uuid5(uuid.NAMESPACE_URL, name) in Python
 our $ID_RESTART = '1a6dd07d-3c32-5fad-a541-9b52f879b82d';  # system:restart-context
@@ -36,12 +39,14 @@ seed_token($TOK_SC, name => 'system:scheduler');
 seed_token($TOK_WH, name => 'webhook:github');
 seed_token($TOK_BC, name => 'bot:cron');
 seed_token($TOK_NL, name => "system:evil\r\nX-Caller-Kind: workspace");
+seed_token($TOK_C, ws => $WS_C);
+cluster_spread_ok();
 
 # nginx's own debug lines carry the Authorization header
 log_level('info');
 
 our $HttpConfig = <<"_EOC_";
-    wsgate_redis 127.0.0.1:$ENV{TEST_NGINX_REDIS_PORT} timeout=2s;
+    @{[redis_conf(timeout => '2s')]}
     @{[cache_conf()]}
 _EOC_
 
@@ -1108,3 +1113,23 @@ Transfer-Encoding: chunked\r
 --- raw_request_middle_delay: 0.2
 --- response_body
 id=0b7c6c8e-3f7e-4c1e-9d55-7a4a3c1b2e01 kind=workspace len=48 body={"jsonrpc":"2.0","method":"message/send","id":3}
+
+
+
+=== TEST 60: workspace callers of three workspaces (on a cluster: on three masters), and a system caller, each as itself
+--- http_config eval: $::HttpConfig
+--- config eval: $::Config
+--- request eval
+[("POST /a2a\n{}") x 5]
+--- more_headers eval
+["Authorization: Bearer $::TOK_A", "Authorization: Bearer $::TOK_U",
+ "Authorization: Bearer $::TOK_C",
+ "Authorization: Bearer $::TOK_C\nX-Workspace-ID: $::WS_A",
+ "Authorization: Bearer $::TOK_SC\nX-Workspace-ID: system:scheduler"]
+--- error_code eval
+[200, 200, 200, 401, 200]
+--- response_body eval
+["id=$::WS_A kind=workspace name=\n", "id=$::WS_B kind=workspace name=\n",
+ "id=$::WS_C kind=workspace name=\n",
+ '{"error":"invalid workspace auth token"}',
+ "id=$::ID_SCHED kind=system name=system:scheduler\n"]
