@@ -77,7 +77,9 @@ package WsgateCluster;
 #     the module under test ($TEST_NGINX_BINARY, $TEST_NGINX_LOAD_MODULES),
 #     one process, on a free 127.0.0.1 port, its files in a temp dir;
 #     returns { port, pid, dir } once it accepts connections; stopped at
-#     END.  Its error log is <dir>/error.log.
+#     END, or by nginx_edge_stop($edge).  $TEST_NGINX_* in the two texts
+#     are replaced by their values, as Test::Nginx does.  Its error log is
+#     <dir>/error.log.
 
 use strict;
 use warnings;
@@ -96,7 +98,7 @@ our @EXPORT = qw(
     cluster_start cluster_cmd cluster_cmd_node key_slot cluster_master_of
     cluster_refresh cluster_wait cluster_stop cluster_restart
     cluster_move_slot cluster_wait_replicas cluster_conf run_tool
-    nginx_edge cluster_node
+    nginx_edge nginx_edge_stop cluster_node
 );
 
 our $WaitTimeout = 20;      # seconds for a cluster to agree / fail
@@ -619,6 +621,13 @@ sub nginx_edge {
     my $bin = $ENV{TEST_NGINX_BINARY} || 'nginx';
     my $modules = join '', map { "load_module $_;\n" }
                            split ' ', $ENV{TEST_NGINX_LOAD_MODULES} || '';
+    for my $text ($o{http_config}, $o{config}) {
+        $text = '' unless defined $text;
+        $text =~ s{\$(TEST_NGINX_[A-Z0-9_]+)}{
+            defined $ENV{$1} ? $ENV{$1}
+                             : die "nginx_edge: \$$1 is not set\n"
+        }ge;
+    }
     for (1 .. 5) {
         my $port = WsgateTest::free_port();
         mkdir "$dir/logs";
@@ -676,20 +685,26 @@ _EOC_
     die "nginx_edge: $bin did not start; see $dir/error.log\n";
 }
 
+sub nginx_edge_stop {
+    my $e = shift;
+    my $pid = delete $e->{pid} or return;
+    kill 'QUIT', $pid;
+    my $deadline = time + 3;
+    while (waitpid($pid, WNOHANG) == 0) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+            last;
+        }
+        sleep 0.01;
+    }
+}
+
 END {
     if ($$ == $Owner) {
         local $?;
         for my $e (@Edges) {
-            kill 'QUIT', $e->{pid};
-            my $deadline = time + 3;
-            while (waitpid($e->{pid}, WNOHANG) == 0) {
-                if (time > $deadline) {
-                    kill 'KILL', $e->{pid};
-                    waitpid $e->{pid}, 0;
-                    last;
-                }
-                sleep 0.01;
-            }
+            nginx_edge_stop($e);
             remove_tree($e->{dir}) if -d $e->{dir};
         }
         for my $c (@Clusters) {

@@ -27,7 +27,8 @@ package WsgateHttp;
 # close, so that any worker may take it) and returns the answer as
 # { status, head => { lower-case name => value }, body }, status 0 when
 # none came within `timeout` (default 5 s).  Options as above: uri,
-# method, headers, body.
+# method, headers, body; port => P sends it to another server on
+# 127.0.0.1 (a second nginx).
 #
 # nginx_master_pid() and nginx_worker_pids(): the running test nginx's
 # master (from logs/nginx.pid) and its live children, sorted.
@@ -108,7 +109,8 @@ sub http_background {
 
 sub http_once {
     my %o = @_;
-    my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
+    my $port = $o{port} || $ENV{TEST_NGINX_SERVER_PORT}
+               || $ENV{TEST_NGINX_PORT} || 1984;
     my $body = defined $o{body} ? $o{body} : '';
     my $req = ($o{method} || 'GET') . ' ' . ($o{uri} || '/')
               . " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
