@@ -35,7 +35,7 @@ DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 export TEST_NGINX_BINARY ?= /usr/sbin/nginx
 
-.PHONY: all deps module cli unit test test-unit test-t test-cache test-asan asan a2a-deps clean \
+.PHONY: all deps module cli unit test test-unit test-t test-cache test-cluster test-asan asan a2a-deps clean \
         demo demo-stop nginx-version test-nginx
 
 all: module cli
@@ -115,6 +115,17 @@ CACHE_SUITES := t/010-auth.t t/040-register-payload.t \
 test-cache: module cli a2a-deps
 	WSGATE_TEST_CACHE=1 $(PROVE) $(CACHE_SUITES)
 
+# The same suites against a Redis Cluster of 3 masters (WsgateTest's
+# cluster mode: redis_conf() gives them wsgate_redis_cluster), and
+# t/120-cluster.t, which starts clusters of its own whatever
+# WSGATE_TEST_CLUSTER says (so `make test`, which has run it in test-t
+# already, leaves it out: CLUSTER_T=).  WSGATE_TEST_CACHE=1 in the
+# environment adds the token cache.
+CLUSTER_T ?= t/120-cluster.t
+
+test-cluster: module cli a2a-deps
+	WSGATE_TEST_CLUSTER=1 $(PROVE) $(CACHE_SUITES) $(CLUSTER_T)
+
 # deps first, in its own make, so that a fresh machine has the compilers
 # and libraries before anything is built.
 test: deps
@@ -122,6 +133,7 @@ test: deps
 	$(MAKE) test-unit
 	$(MAKE) test-t
 	$(MAKE) test-cache
+	$(MAKE) test-cluster CLUSTER_T=
 	$(MAKE) test-asan
 	$(MAKE) test-nginx V=1.26
 
