@@ -94,6 +94,8 @@ typedef void (*ngx_http_wsgate_redis_push_pt)(void *data,
 typedef struct {
     ngx_addr_t                      *addr;
     ngx_str_t                        name;        /* "host:port" for logs */
+    ngx_array_t                     *seeds;       /* of ngx_addr_t: a
+                                                     cluster's, or NULL */
     ngx_int_t                        db;
     ngx_str_t                        user;
     ngx_str_t                        password;

@@ -1,0 +1,40 @@
+
+/*
+ * Copyright (C) wsgate authors
+ */
+
+
+#ifndef _NGX_HTTP_WSGATE_CLUSTER_H_INCLUDED_
+#define _NGX_HTTP_WSGATE_CLUSTER_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+
+#include "ngx_http_wsgate_redis.h"
+
+
+typedef struct ngx_http_wsgate_cluster_s     ngx_http_wsgate_cluster_t;
+typedef struct ngx_http_wsgate_cluster_op_s  ngx_http_wsgate_cluster_op_t;
+
+
+/* a worker's view of the cluster; conf->seeds are where it starts */
+ngx_http_wsgate_cluster_t *ngx_http_wsgate_cluster_create(ngx_cycle_t *cycle,
+    ngx_http_wsgate_redis_conf_t *conf);
+void ngx_http_wsgate_cluster_destroy(ngx_http_wsgate_cluster_t *cl);
+
+/*
+ * As ngx_http_wsgate_redis_send(), routed by the command's key (argv[1],
+ * or an EVAL's first key) to the master that serves its slot; MOVED,
+ * ASK and TRYAGAIN are followed before the handler hears anything, and
+ * CLUSTERDOWN is "no reply" (NGX_HTTP_WSGATE_REDIS_DOWN).
+ */
+ngx_http_wsgate_cluster_op_t *ngx_http_wsgate_cluster_send(
+    ngx_http_wsgate_cluster_t *cl, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_wsgate_redis_handler_pt handler, void *data,
+    ngx_http_wsgate_redis_status_e *status);
+
+void ngx_http_wsgate_cluster_cancel(ngx_http_wsgate_cluster_op_t *cop);
+
+
+#endif /* _NGX_HTTP_WSGATE_CLUSTER_H_INCLUDED_ */
