@@ -11,7 +11,8 @@ MODULE_SO := $(BUILD)/ngx_http_wsgate_module.so
 
 MODULE_SRCS := $(wildcard module/*.c) $(wildcard module/*.h) config
 PURE_SRCS   := module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
-               module/ngx_http_wsgate_check.c module/ngx_http_wsgate_schema.c
+               module/ngx_http_wsgate_check.c module/ngx_http_wsgate_schema.c \
+               module/ngx_http_wsgate_reply.c
 
 CC       ?= cc
 CFLAGS_T := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -86,7 +87,7 @@ unit: $(BUILD)/unit-tests
 $(BUILD)/unit-tests: $(wildcard t/unit/*.c t/unit/*.h) $(PURE_SRCS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_T) $(SAN) -o $@ $(PURE_SRCS) $(wildcard t/unit/*.c) \
-	    -lcjson -lcrypto
+	    -lcjson -lhiredis -lcrypto
 
 test-unit: unit
 	$(BUILD)/unit-tests

@@ -32,6 +32,7 @@ static const unit_group_t  unit_groups[] = {
     { "schema", test_schema },
     { "path", test_path },
     { "json", test_json },
+    { "reply", test_reply },
 };
 
 

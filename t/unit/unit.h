@@ -62,6 +62,7 @@ void test_check(void);
 void test_schema(void);
 void test_path(void);
 void test_json(void);
+void test_reply(void);
 
 
 #endif /* _UNIT_H_INCLUDED_ */
