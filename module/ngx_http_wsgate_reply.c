@@ -13,6 +13,16 @@
 #include "ngx_http_wsgate_uuid.h"
 
 
+/*
+ * An array header announcing more elements than this is refused (the
+ * reader fails, as when out of memory, and the connection with it):
+ * "*2147483647" would have the pointers to its elements, 16 GiB of them,
+ * allocated and zeroed before a single element came.  wsgate's largest
+ * arrays are the cache's invalidation messages, a key per element.
+ */
+#define NGX_HTTP_WSGATE_REPLY_MAX_ELTS  (1024 * 1024)
+
+
 static ngx_http_wsgate_reply_t *ngx_http_wsgate_reply_create(
     const redisReadTask *task, ngx_http_wsgate_reply_type_e type,
     size_t size);
@@ -109,6 +119,10 @@ ngx_http_wsgate_reply_array(const redisReadTask *task, int n)
 #endif
 {
     ngx_http_wsgate_reply_t  *reply;
+
+    if ((size_t) n > NGX_HTTP_WSGATE_REPLY_MAX_ELTS) {
+        return NULL;
+    }
 
     reply = ngx_http_wsgate_reply_create(task, NGX_HTTP_WSGATE_REPLY_ARRAY,
                                      n * sizeof(ngx_http_wsgate_reply_t *));

@@ -301,6 +301,22 @@ test_reply_stream(void)
 
     r = reply_parse("*1\r\n!\r\n", 7, 1, &rc);
     CHECK(rc == 1 && r == NULL);
+
+    /* an array of 2^31 - 1 elements is refused before it is allocated */
+
+    r = reply_parse("*2147483647\r\n:1\r\n", 17, 0, &rc);
+    CHECK(rc == 1 && r == NULL);
+
+    r = reply_parse("*1048577\r\n:1\r\n", 14, 0, &rc);
+    CHECK(rc == 1 && r == NULL);
+
+    r = reply_parse("*2\r\n*1048577\r\n", 14, 0, &rc);
+    CHECK(rc == 1 && r == NULL);
+
+    /* the largest one allowed: incomplete, not refused */
+
+    r = reply_parse("*1048576\r\n:1\r\n", 14, 0, &rc);
+    CHECK(rc == 0 && r == NULL);
 }
 
 
