@@ -1070,36 +1070,28 @@ ngx_http_wsgate_cache_message(void *data, ngx_http_wsgate_reply_t *msg)
 {
     ngx_http_wsgate_cache_worker_t  *w = data;
 
-    ngx_uint_t                   i;
+    size_t                       i, n;
+    ngx_str_t                   *channel;
     ngx_http_wsgate_cache_t     *cache;
-    ngx_http_wsgate_reply_t     *payload;
+    ngx_http_wsgate_reply_t    **keys;
     ngx_http_wsgate_cache_sh_t  *sh;
-
-    if (msg->elts[1]->type != NGX_HTTP_WSGATE_REPLY_STRING
-        || msg->elts[1]->str.len != ngx_http_wsgate_cache_channel.len
-        || ngx_strncmp(msg->elts[1]->str.data,
-                       ngx_http_wsgate_cache_channel.data,
-                       ngx_http_wsgate_cache_channel.len)
-           != 0)
-    {
-        return;
-    }
 
     cache = w->cache;
     sh = cache->sh;
-    payload = msg->elts[2];
+    channel = &ngx_http_wsgate_cache_channel;
 
-    switch (payload->type) {
+    switch (ngx_http_wsgate_reply_invalidation(msg, channel->data,
+                                               channel->len, &keys, &n))
+    {
 
-    case NGX_HTTP_WSGATE_REPLY_ARRAY:
-        for (i = 0; i < payload->nelts; i++) {
-            ngx_http_wsgate_cache_invalidate(cache, payload->elts[i]);
+    case NGX_HTTP_WSGATE_INVALIDATE_NONE:
+        return;
+
+    case NGX_HTTP_WSGATE_INVALIDATE_KEYS:
+        for (i = 0; i < n; i++) {
+            ngx_http_wsgate_cache_invalidate(cache, keys[i]);
         }
 
-        break;
-
-    case NGX_HTTP_WSGATE_REPLY_STRING:
-        ngx_http_wsgate_cache_invalidate(cache, payload);
         break;
 
     default:
@@ -1129,15 +1121,8 @@ ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
 
     w = cache->worker;
 
-    if (key->type != NGX_HTTP_WSGATE_REPLY_STRING
-        || key->str.len != w->prefix.len + 2 * sizeof(digest)
-        || ngx_strncmp(key->str.data, w->prefix.data, w->prefix.len) != 0)
-    {
-        return;
-    }
-
-    if (ngx_http_wsgate_hex_decode(digest, key->str.data + w->prefix.len,
-                                   sizeof(digest))
+    if (ngx_http_wsgate_reply_digest(key, w->prefix.data, w->prefix.len,
+                                     digest, sizeof(digest))
         != 0)
     {
         return;
