@@ -12,7 +12,8 @@ MODULE_SO := $(BUILD)/ngx_http_wsgate_module.so
 MODULE_SRCS := $(wildcard module/*.c) $(wildcard module/*.h) config
 PURE_SRCS   := module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
                module/ngx_http_wsgate_slot.c \
-               module/ngx_http_wsgate_check.c module/ngx_http_wsgate_schema.c
+               module/ngx_http_wsgate_check.c module/ngx_http_wsgate_schema.c \
+               module/ngx_http_wsgate_reply.c
 
 CC       ?= cc
 CFLAGS_T := -std=gnu99 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter \
@@ -29,14 +30,14 @@ DEB_TEST  := redis-server redis-tools perl libtest-base-perl \
              libtest-longstring-perl libwww-perl libhttp-message-perl \
              libtext-diff-perl libnet-dns-perl liburi-perl libio-socket-ssl-perl dpkg-dev \
              python3-prometheus-client \
-             curl procps wrk
+             curl procps wrk clang libclang-rt-14-dev llvm
 DEB_ALL   := $(DEB_BUILD) $(DEB_TEST)
 
 export TEST_NGINX_LOAD_MODULES ?= $(MODULE_SO)
 export TEST_NGINX_BINARY ?= /usr/sbin/nginx
 
 .PHONY: all deps module cli unit test test-unit test-t test-cache test-cluster test-asan asan a2a-deps clean \
-        demo demo-stop nginx-version test-nginx
+        demo demo-stop nginx-version test-nginx fuzz fuzz-build
 
 all: module cli
 
@@ -87,10 +88,60 @@ unit: $(BUILD)/unit-tests
 $(BUILD)/unit-tests: $(wildcard t/unit/*.c t/unit/*.h) $(PURE_SRCS)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_T) $(SAN) -o $@ $(PURE_SRCS) $(wildcard t/unit/*.c) \
-	    -lcjson -lcrypto
+	    -lcjson -lhiredis -lcrypto
 
 test-unit: unit
 	$(BUILD)/unit-tests
+
+# libFuzzer harnesses, one per target (t/unit/fuzz/fuzz_<name>.c), built
+# with Debian's clang and AddressSanitizer + UBSan (any finding aborts).
+# Each runs FUZZ_TIME seconds from its committed seeds,
+# t/unit/fuzz/corpus/<name>/, two at a time; what it learns goes to
+# build/fuzz/corpus/<name>/ (kept between runs, never committed).  A crash,
+# a sanitizer report, a leak, a timeout or running out of memory fails the
+# target: its reproducer is build/fuzz/crash/<name>/, replayed with
+# build/fuzz/fuzz_<name> <file>.
+FUZZ_TIME    ?= 60
+FUZZ_TARGETS := bearer register url a2a reply
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CFLAGS  := -std=gnu99 -g -O1 -Wall -Wextra -Werror \
+                -Wno-unused-parameter -Imodule -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+FUZZ_OPTS     = -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
+                -print_final_stats=1
+
+$(FUZZ_DIR)/fuzz_%: t/unit/fuzz/fuzz_%.c t/unit/fuzz/fuzz.h $(PURE_SRCS) \
+                    $(wildcard module/*.h)
+	@mkdir -p $(FUZZ_DIR)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $< $(PURE_SRCS) \
+	    -lcjson -lhiredis -lcrypto
+
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+
+fuzz: fuzz-build
+	$(MAKE) -k -j2 $(FUZZ_TARGETS:%=fuzz-run-%)
+
+fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@rm -rf $(FUZZ_DIR)/crash/$*
+	@mkdir -p $(FUZZ_DIR)/corpus/$* $(FUZZ_DIR)/crash/$*
+	@dict=t/unit/fuzz/$*.dict; test -f $$dict || dict=t/unit/fuzz/fuzz.dict; \
+	if ASAN_OPTIONS=quarantine_size_mb=64 $< $(FUZZ_OPTS) -dict=$$dict \
+	        -artifact_prefix=$(FUZZ_DIR)/crash/$*/ \
+	        $(FUZZ_DIR)/corpus/$* t/unit/fuzz/corpus/$* \
+	        > $(FUZZ_DIR)/$*.log 2>&1; then \
+	    echo "fuzz $*: ok," \
+	        "$$(grep -o 'stat::number_of_executed_units: [0-9]*' \
+	            $(FUZZ_DIR)/$*.log | grep -o '[0-9]*$$') runs," \
+	        "$$(grep -o 'cov: [0-9]* ft: [0-9]* corp: [0-9]*' \
+	            $(FUZZ_DIR)/$*.log | tail -1)"; \
+	else \
+	    grep -B2 -A30 -m1 "ERROR\|runtime error\|==ERROR\|deadly signal" \
+	        $(FUZZ_DIR)/$*.log | head -60; \
+	    echo "fuzz $*: FAILED (log $(FUZZ_DIR)/$*.log), reproducer:" \
+	        $(FUZZ_DIR)/crash/$*/*; \
+	    exit 1; \
+	fi
 
 # The JavaScript A2A SDK for t/055-a2a-sdk.t, from the lock file.
 a2a-deps: t/a2a/node_modules/.package-lock.json
@@ -131,6 +182,7 @@ test-cluster: module cli a2a-deps
 test: deps
 	$(MAKE) all unit
 	$(MAKE) test-unit
+	$(MAKE) fuzz
 	$(MAKE) test-t
 	$(MAKE) test-cache
 	$(MAKE) test-cluster CLUSTER_T=

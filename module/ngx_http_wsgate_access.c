@@ -301,10 +301,8 @@ ngx_http_wsgate_access_query(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 
     wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
 
-    op = ngx_http_wsgate_redis_send(wmcf->client, ctx->query.argc,
-                                    ctx->query.argv,
-                                    ngx_http_wsgate_access_reply, ctx,
-                                    &status);
+    op = ngx_http_wsgate_send(wmcf, ctx->query.argc, ctx->query.argv,
+                              ngx_http_wsgate_access_reply, ctx, &status);
 
     if (op == NULL) {
         ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
@@ -788,7 +786,9 @@ ngx_http_wsgate_cleanup(void *data)
         ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ctx->request->connection->log, 0,
                        "wsgate: request gone, redis reply will be dropped");
 
-        ngx_http_wsgate_redis_cancel(ctx->op);
+        ngx_http_wsgate_cancel(ngx_http_get_module_main_conf(ctx->request,
+                                                    ngx_http_wsgate_module),
+                               ctx->op);
         ctx->op = NULL;
     }
 

@@ -283,38 +283,28 @@ static ngx_uint_t
 ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
     ngx_http_wsgate_reply_t *reply)
 {
-    int64_t                         pttl;
-    ngx_str_t                      *dst;
-    ngx_http_wsgate_reply_t        *ws, *kind, *name, *id;
-    ngx_http_wsgate_main_conf_t    *wmcf;
-    ngx_http_wsgate_cache_value_t   value;
+    ngx_str_t                       *dst;
+    ngx_http_wsgate_main_conf_t     *wmcf;
+    ngx_http_wsgate_cache_value_t    value;
+    ngx_http_wsgate_token_record_t   rec;
 
-    if (reply->type == NGX_HTTP_WSGATE_REPLY_ERROR) {
+    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
+
+    switch (ngx_http_wsgate_reply_record(reply, wmcf->cache != NULL, &rec)) {
+
+    case NGX_HTTP_WSGATE_RECORD_ERROR:
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "wsgate auth: redis answered the token lookup "
                       "with \"%V\"", &reply->str);
         return NGX_HTTP_WSGATE_AUTH_UNAVAILABLE;
-    }
 
-    wmcf = ngx_http_get_module_main_conf(r, ngx_http_wsgate_module);
-
-    if (reply->type != NGX_HTTP_WSGATE_REPLY_ARRAY
-        || reply->nelts != (wmcf->cache ? 4 : 3)
-        || (wmcf->cache
-            && reply->elts[3]->type != NGX_HTTP_WSGATE_REPLY_INTEGER))
-    {
+    case NGX_HTTP_WSGATE_RECORD_UNEXPECTED:
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "wsgate auth: unexpected redis reply type %d",
                       reply->type);
         return NGX_HTTP_WSGATE_AUTH_UNAVAILABLE;
-    }
 
-    ws = reply->elts[0];
-    kind = reply->elts[1];
-    name = reply->elts[2];
-    pttl = wmcf->cache ? reply->elts[3]->integer : -1;
-
-    if (kind->type == NGX_HTTP_WSGATE_REPLY_NIL) {
+    case NGX_HTTP_WSGATE_RECORD_UNKNOWN:
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "wsgate auth: unknown token \"%*s...\"",
                       (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
@@ -324,29 +314,22 @@ ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
             ngx_str_null(&value.id);
 
             ngx_http_wsgate_cache_put(wmcf->cache, ctx->digest, &ctx->ticket,
-                                      &value, pttl);
+                                      &value, rec.pttl);
         }
 
         return NGX_HTTP_WSGATE_AUTH_INVALID;
-    }
 
-    if (ngx_http_wsgate_reply_is(kind, "workspace", sizeof("workspace") - 1)
-        && ws->type == NGX_HTTP_WSGATE_REPLY_STRING
-        && ngx_http_wsgate_uuid_parse(ws->str.data, ws->str.len, NULL) == 0)
-    {
+    case NGX_HTTP_WSGATE_RECORD_WORKSPACE:
         ctx->kind = NGX_HTTP_WSGATE_KIND_WORKSPACE;
         dst = &ctx->workspace;
-        id = ws;
+        break;
 
-    } else if (ngx_http_wsgate_reply_is(kind, "system", sizeof("system") - 1)
-               && name->type == NGX_HTTP_WSGATE_REPLY_STRING
-               && name->str.len > 0)
-    {
+    case NGX_HTTP_WSGATE_RECORD_SYSTEM:
         ctx->kind = NGX_HTTP_WSGATE_KIND_SYSTEM;
         dst = &ctx->name;
-        id = name;
+        break;
 
-    } else {
+    default: /* NGX_HTTP_WSGATE_RECORD_MALFORMED */
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "wsgate auth: malformed token record for \"%*s...\"",
                       (size_t) NGX_HTTP_WSGATE_PREFIX_LEN, ctx->prefix);
@@ -356,19 +339,19 @@ ngx_http_wsgate_auth_record(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx,
 
     /* the reply is freed when this returns */
 
-    dst->data = ngx_pstrdup(r->pool, &id->str);
+    dst->data = ngx_pstrdup(r->pool, &rec.id);
     if (dst->data == NULL) {
         return NGX_HTTP_WSGATE_AUTH_UNAVAILABLE;
     }
 
-    dst->len = id->str.len;
+    dst->len = rec.id.len;
 
     if (wmcf->cache) {
         value.kind = ctx->kind;
         value.id = *dst;
 
         ngx_http_wsgate_cache_put(wmcf->cache, ctx->digest, &ctx->ticket,
-                                  &value, pttl);
+                                  &value, rec.pttl);
     }
 
     return NGX_HTTP_WSGATE_AUTH_OK;

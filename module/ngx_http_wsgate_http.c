@@ -2,8 +2,8 @@
 /*
  * Copyright (C) wsgate authors
  *
- * Request helpers shared by the driver and the steps: keys and times for
- * Redis, request header rewriting, and JSON answers.
+ * Request helpers shared by the driver and the steps: commands, keys and
+ * times for Redis, request header rewriting, and JSON answers.
  */
 
 
@@ -16,6 +16,33 @@
 
 static ngx_uint_t ngx_http_wsgate_has_header(ngx_http_request_t *r,
     ngx_str_t *names, ngx_uint_t n);
+
+
+void *
+ngx_http_wsgate_send(ngx_http_wsgate_main_conf_t *wmcf, ngx_uint_t argc,
+    ngx_str_t *argv, ngx_http_wsgate_redis_handler_pt handler, void *data,
+    ngx_http_wsgate_redis_status_e *status)
+{
+    if (wmcf->cluster) {
+        return ngx_http_wsgate_cluster_send(wmcf->cluster, argc, argv,
+                                            handler, data, status);
+    }
+
+    return ngx_http_wsgate_redis_send(wmcf->client, argc, argv, handler, data,
+                                      status);
+}
+
+
+void
+ngx_http_wsgate_cancel(ngx_http_wsgate_main_conf_t *wmcf, void *op)
+{
+    if (wmcf->cluster) {
+        ngx_http_wsgate_cluster_cancel(op);
+
+    } else {
+        ngx_http_wsgate_redis_cancel(op);
+    }
+}
 
 
 ngx_msec_t

@@ -29,6 +29,8 @@ static char *ngx_http_wsgate_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+static ngx_int_t ngx_http_wsgate_redis_address(ngx_conf_t *cf,
+    ngx_str_t *value, ngx_url_t *u);
 static char *ngx_http_wsgate_redis_option(ngx_conf_t *cf,
     ngx_http_wsgate_redis_conf_t *rcf, ngx_str_t *value,
     ngx_str_t *password_file);
@@ -51,6 +53,13 @@ static void ngx_http_wsgate_exit_process(ngx_cycle_t *cycle);
 static ngx_command_t  ngx_http_wsgate_commands[] = {
 
     { ngx_string("wsgate_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
+      ngx_http_wsgate_redis,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("wsgate_redis_cluster"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_1MORE,
       ngx_http_wsgate_redis,
       NGX_HTTP_MAIN_CONF_OFFSET,
@@ -450,6 +459,7 @@ ngx_http_wsgate_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+
     if (wmcf->redis || wmcf->metrics_used) {
         wmcf->metrics = ngx_http_wsgate_metrics_init_conf(cf);
         if (wmcf->metrics == NULL) {
@@ -587,15 +597,18 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     char                          *rv;
     u_char                        *name;
     ngx_str_t                     *value, password_file;
-    ngx_url_t                      u;
-    ngx_uint_t                     i;
+    ngx_url_t                      u, seed;
+    ngx_uint_t                     i, cluster;
+    ngx_addr_t                    *addr;
     ngx_http_wsgate_redis_conf_t  *rcf;
 #if (NGX_HAVE_INET6)
     u_char                         inaddr6[16];
 #endif
 
     if (wmcf->redis != NULL) {
-        return "is duplicate";
+        return wmcf->redis->seeds ? "is duplicate, or with "
+                                    "\"wsgate_redis_cluster\""
+                                  : "is duplicate, or with \"wsgate_redis\"";
     }
 
     rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_wsgate_redis_conf_t));
@@ -605,30 +618,10 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     value = cf->args->elts;
 
-    ngx_memzero(&u, sizeof(ngx_url_t));
+    cluster = (cmd->name.len == sizeof("wsgate_redis_cluster") - 1);
 
-    u.url = value[1];
-    u.default_port = NGX_HTTP_WSGATE_REDIS_PORT;
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        if (u.err) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "%s in redis address \"%V\"", u.err, &u.url);
-        }
-
+    if (ngx_http_wsgate_redis_address(cf, &value[1], &u) != NGX_OK) {
         return NGX_CONF_ERROR;
-    }
-
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "no address for redis \"%V\"", &u.url);
-        return NGX_CONF_ERROR;
-    }
-
-    if (u.naddrs > 1) {
-        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
-                           "redis \"%V\" resolves to %ui addresses, "
-                           "using %V", &u.url, u.naddrs, &u.addrs[0].name);
     }
 
     rcf->addr = &u.addrs[0];
@@ -637,9 +630,54 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     rcf->connect_timeout = NGX_CONF_UNSET_MSEC;
     rcf->timeout = NGX_CONF_UNSET_MSEC;
 
+    i = 2;
+
+    if (cluster) {
+
+        /* the seeds: every argument up to the first option */
+
+        rcf->seeds = ngx_array_create(cf->pool, 4, sizeof(ngx_addr_t));
+        if (rcf->seeds == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        for (i = 1; i < cf->args->nelts; i++) {
+            if (ngx_strlchr(value[i].data, value[i].data + value[i].len, '=')
+                || ngx_strcmp(value[i].data, "tls") == 0
+                || ngx_strcmp(value[i].data, "tls_verify") == 0)
+            {
+                break;
+            }
+
+            if (i > 1
+                && ngx_http_wsgate_redis_address(cf, &value[i], &seed)
+                   != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            addr = ngx_array_push(rcf->seeds);
+            if (addr == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            *addr = (i > 1) ? seed.addrs[0] : u.addrs[0];
+
+            if (addr->sockaddr->sa_family == AF_UNIX) {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "redis cluster node \"%V\" is a unix "
+                                   "socket: cluster nodes are TCP "
+                                   "addresses", &value[i]);
+                return NGX_CONF_ERROR;
+            }
+        }
+
+        rcf->addr = rcf->seeds->elts;
+    }
+
     ngx_str_null(&password_file);
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for ( /* void */ ; i < cf->args->nelts; i++) {
         rv = ngx_http_wsgate_redis_option(cf, rcf, &value[i], &password_file);
         if (rv != NGX_CONF_OK) {
             return rv;
@@ -684,6 +722,12 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
         rcf->db = 0;
     }
 
+    if (cluster && rcf->db != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "a redis cluster has no \"db\" but 0");
+        return NGX_CONF_ERROR;
+    }
+
     if (rcf->connect_timeout == NGX_CONF_UNSET_MSEC) {
         rcf->connect_timeout = NGX_HTTP_WSGATE_CONNECT_TIMEOUT;
     }
@@ -723,6 +767,43 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     wmcf->redis = rcf;
 
     return NGX_CONF_OK;
+}
+
+
+/* one "host:port" or "unix:/path": its first address */
+
+static ngx_int_t
+ngx_http_wsgate_redis_address(ngx_conf_t *cf, ngx_str_t *value, ngx_url_t *u)
+{
+    ngx_memzero(u, sizeof(ngx_url_t));
+
+    u->url = *value;
+    u->default_port = NGX_HTTP_WSGATE_REDIS_PORT;
+
+    if (ngx_parse_url(cf->pool, u) != NGX_OK) {
+        if (u->err) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "%s in redis address \"%V\"", u->err,
+                               &u->url);
+        }
+
+        return NGX_ERROR;
+    }
+
+    if (u->naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no address for redis \"%V\"", &u->url);
+        return NGX_ERROR;
+    }
+
+    if (u->naddrs > 1) {
+        ngx_conf_log_error(NGX_LOG_WARN, cf, 0,
+                           "redis \"%V\" resolves to %ui addresses, "
+                           "using %V", &u->url, u->naddrs,
+                           &u->addrs[0].name);
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1121,17 +1202,26 @@ ngx_http_wsgate_init_process(ngx_cycle_t *cycle)
         return NGX_OK;
     }
 
-    wmcf->client = ngx_http_wsgate_redis_create(cycle, wmcf->redis,
-                                                "wsgate");
-    if (wmcf->client == NULL) {
-        return NGX_ERROR;
-    }
+    if (wmcf->redis->seeds) {
+        wmcf->cluster = ngx_http_wsgate_cluster_create(cycle, wmcf->redis);
+        if (wmcf->cluster == NULL) {
+            return NGX_ERROR;
+        }
 
-    ngx_http_wsgate_redis_set_gauge(wmcf->client);
+    } else {
+        wmcf->client = ngx_http_wsgate_redis_create(cycle, wmcf->redis,
+                                                    "wsgate");
+        if (wmcf->client == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_wsgate_redis_set_gauge(wmcf->client);
+    }
 
     if (wmcf->cache
         && ngx_http_wsgate_cache_init_process(wmcf->cache, cycle, wmcf->redis,
-                                              wmcf->client, &wmcf->key_prefix)
+                                              wmcf->client, wmcf->cluster,
+                                              &wmcf->key_prefix)
            != NGX_OK)
     {
         return NGX_ERROR;
@@ -1159,6 +1249,11 @@ ngx_http_wsgate_exit_process(ngx_cycle_t *cycle)
     if (wmcf != NULL && wmcf->client != NULL) {
         ngx_http_wsgate_redis_destroy(wmcf->client);
         wmcf->client = NULL;
+    }
+
+    if (wmcf != NULL && wmcf->cluster != NULL) {
+        ngx_http_wsgate_cluster_destroy(wmcf->cluster);
+        wmcf->cluster = NULL;
     }
 
     ngx_http_wsgate_metrics_exit_process();

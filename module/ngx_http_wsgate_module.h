@@ -13,6 +13,7 @@
 #include <ngx_http.h>
 
 #include "ngx_http_wsgate_redis.h"
+#include "ngx_http_wsgate_cluster.h"
 #include "ngx_http_wsgate_cache.h"
 #include "ngx_http_wsgate_metrics.h"
 #include "ngx_http_wsgate_schema.h"
@@ -65,8 +66,9 @@ typedef struct {
     ngx_shm_zone_t                 *metrics;
     ngx_flag_t                      metrics_used;  /* wsgate_metrics */
 
-    /* per worker, made in init_process */
+    /* per worker, made in init_process: one of them */
     ngx_http_wsgate_redis_t        *client;
+    ngx_http_wsgate_cluster_t      *cluster;
 
     ngx_flag_t                      used;
 } ngx_http_wsgate_main_conf_t;
@@ -143,7 +145,7 @@ struct ngx_http_wsgate_ctx_s {
 
     /* what a step asks of Redis, and the operation while it is pending */
     ngx_http_wsgate_query_t         query;
-    ngx_http_wsgate_redis_op_t     *op;
+    void                           *op;         /* ngx_http_wsgate_send() */
     ngx_resolver_ctx_t             *resolving;
     ngx_int_t                       verdict;        /* of the last reply */
 
@@ -238,6 +240,16 @@ char *ngx_http_wsgate_status(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
 
 /* request helpers (ngx_http_wsgate_http.c) */
+
+/*
+ * A command to the store, one Redis or a cluster (see
+ * ngx_http_wsgate_redis_send()): the operation, to cancel it with
+ * ngx_http_wsgate_cancel(), or NULL when it failed at once (*status).
+ */
+void *ngx_http_wsgate_send(ngx_http_wsgate_main_conf_t *wmcf, ngx_uint_t argc,
+    ngx_str_t *argv, ngx_http_wsgate_redis_handler_pt handler, void *data,
+    ngx_http_wsgate_redis_status_e *status);
+void ngx_http_wsgate_cancel(ngx_http_wsgate_main_conf_t *wmcf, void *op);
 
 /* wall-clock milliseconds, as the records and the CLI write them */
 ngx_msec_t ngx_http_wsgate_now_ms(void);

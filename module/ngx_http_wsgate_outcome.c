@@ -261,9 +261,8 @@ ngx_http_wsgate_record(ngx_http_request_t *r, ngx_str_t *ws, const char *what,
     rec->counter = counter;
     ngx_memcpy(rec->ws, ws->data, ngx_min(ws->len, sizeof(rec->ws)));
 
-    if (ngx_http_wsgate_redis_send(wmcf->client, argc, argv,
-                                   ngx_http_wsgate_record_reply, rec,
-                                   &status)
+    if (ngx_http_wsgate_send(wmcf, argc, argv, ngx_http_wsgate_record_reply,
+                             rec, &status)
         == NULL)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,

@@ -129,21 +129,6 @@ static ngx_int_t ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd);
 static ngx_int_t ngx_http_wsgate_redis_setup_reply(
     ngx_http_wsgate_redis_t *rd, ngx_http_wsgate_redis_op_t *op,
     ngx_http_wsgate_reply_t *reply);
-static ngx_http_wsgate_reply_t *ngx_http_wsgate_reply_create(
-    const redisReadTask *task, ngx_http_wsgate_reply_type_e type,
-    size_t size);
-static void *ngx_http_wsgate_reply_string(const redisReadTask *task,
-    char *str, size_t len);
-#if (HIREDIS_MAJOR >= 1)
-static void *ngx_http_wsgate_reply_array(const redisReadTask *task,
-    size_t n);
-#else
-static void *ngx_http_wsgate_reply_array(const redisReadTask *task, int n);
-#endif
-static void *ngx_http_wsgate_reply_integer(const redisReadTask *task,
-    long long n);
-static void *ngx_http_wsgate_reply_nil(const redisReadTask *task);
-static void ngx_http_wsgate_reply_free(void *reply);
 static void ngx_http_wsgate_redis_deadline_handler(ngx_event_t *ev);
 static ngx_int_t ngx_http_wsgate_redis_next_deadline(
     ngx_http_wsgate_redis_t *rd, ngx_msec_t *deadline);
@@ -154,17 +139,6 @@ static void ngx_http_wsgate_redis_lost(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_close(ngx_http_wsgate_redis_t *rd);
 static void ngx_http_wsgate_redis_fail_ops(ngx_http_wsgate_redis_t *rd,
     ngx_http_wsgate_redis_status_e status);
-
-
-/* hiredis's reader builds wsgate's own reply values */
-
-static redisReplyObjectFunctions  ngx_http_wsgate_reply_functions = {
-    .createString = ngx_http_wsgate_reply_string,
-    .createArray = ngx_http_wsgate_reply_array,
-    .createInteger = ngx_http_wsgate_reply_integer,
-    .createNil = ngx_http_wsgate_reply_nil,
-    .freeObject = ngx_http_wsgate_reply_free
-};
 
 
 ngx_http_wsgate_redis_t *
@@ -416,8 +390,7 @@ ngx_http_wsgate_redis_connect(ngx_http_wsgate_redis_t *rd)
         return;
     }
 
-    rd->reader = redisReaderCreateWithFunctions(
-                                          &ngx_http_wsgate_reply_functions);
+    rd->reader = ngx_http_wsgate_reply_reader();
     if (rd->reader == NULL) {
         ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_DOWN, 0,
                                    "redisReaderCreate() failed");
@@ -1060,11 +1033,7 @@ ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd)
 
         reply = r;
 
-        if (rd->push
-            && reply->type == NGX_HTTP_WSGATE_REPLY_ARRAY
-            && reply->nelts == 3
-            && ngx_http_wsgate_reply_is(reply->elts[0], "message", 7))
-        {
+        if (rd->push && ngx_http_wsgate_reply_is_message(reply)) {
             rd->push(rd->owner, reply);
             ngx_http_wsgate_reply_free(reply);
 
@@ -1102,10 +1071,7 @@ ngx_http_wsgate_redis_process(ngx_http_wsgate_redis_t *rd)
             continue;
         }
 
-        if (reply->type == NGX_HTTP_WSGATE_REPLY_ERROR
-            && reply->str.len >= 7
-            && ngx_strncmp(reply->str.data, "LOADING", 7) == 0)
-        {
+        if (ngx_http_wsgate_reply_is_loading(reply)) {
             ngx_http_wsgate_reply_free(reply);
             ngx_http_wsgate_redis_fail(rd, NGX_HTTP_WSGATE_REDIS_LOADING, 0,
                                        "redis is loading its dataset");
@@ -1474,136 +1440,4 @@ ngx_http_wsgate_redis_fail_ops(ngx_http_wsgate_redis_t *rd,
 
         ngx_http_wsgate_redis_op_free(rd, op);
     }
-}
-
-
-ngx_uint_t
-ngx_http_wsgate_reply_is(ngx_http_wsgate_reply_t *reply, const char *s,
-    size_t len)
-{
-    return reply->type == NGX_HTTP_WSGATE_REPLY_STRING
-           && reply->str.len == len
-           && ngx_strncmp(reply->str.data, s, len) == 0;
-}
-
-
-/*
- * A reply value and what it holds (the string's bytes, NUL-terminated,
- * or the array's element pointers) in one allocation, linked into its
- * parent array as hiredis's own reply objects are.
- */
-
-static ngx_http_wsgate_reply_t *
-ngx_http_wsgate_reply_create(const redisReadTask *task,
-    ngx_http_wsgate_reply_type_e type, size_t size)
-{
-    ngx_http_wsgate_reply_t  *reply, *parent;
-
-    reply = ngx_alloc(sizeof(ngx_http_wsgate_reply_t) + size,
-                      ngx_cycle->log);
-    if (reply == NULL) {
-        return NULL;
-    }
-
-    ngx_memzero(reply, sizeof(ngx_http_wsgate_reply_t));
-
-    reply->type = type;
-
-    if (task->parent) {
-        parent = task->parent->obj;
-        parent->elts[task->idx] = reply;
-    }
-
-    return reply;
-}
-
-
-static void *
-ngx_http_wsgate_reply_string(const redisReadTask *task, char *str, size_t len)
-{
-    ngx_http_wsgate_reply_t  *reply;
-
-    reply = ngx_http_wsgate_reply_create(task,
-                                         task->type == REDIS_REPLY_ERROR
-                                         ? NGX_HTTP_WSGATE_REPLY_ERROR
-                                         : NGX_HTTP_WSGATE_REPLY_STRING,
-                                         len + 1);
-    if (reply == NULL) {
-        return NULL;
-    }
-
-    reply->str.data = (u_char *) (reply + 1);
-    reply->str.len = len;
-
-    ngx_memcpy(reply->str.data, str, len);
-    reply->str.data[len] = '\0';
-
-    return reply;
-}
-
-
-static void *
-#if (HIREDIS_MAJOR >= 1)
-ngx_http_wsgate_reply_array(const redisReadTask *task, size_t n)
-#else
-ngx_http_wsgate_reply_array(const redisReadTask *task, int n)
-#endif
-{
-    ngx_http_wsgate_reply_t  *reply;
-
-    reply = ngx_http_wsgate_reply_create(task, NGX_HTTP_WSGATE_REPLY_ARRAY,
-                                     n * sizeof(ngx_http_wsgate_reply_t *));
-    if (reply == NULL) {
-        return NULL;
-    }
-
-    reply->nelts = n;
-    reply->elts = (ngx_http_wsgate_reply_t **) (reply + 1);
-
-    ngx_memzero(reply->elts, n * sizeof(ngx_http_wsgate_reply_t *));
-
-    return reply;
-}
-
-
-static void *
-ngx_http_wsgate_reply_integer(const redisReadTask *task, long long n)
-{
-    ngx_http_wsgate_reply_t  *reply;
-
-    reply = ngx_http_wsgate_reply_create(task, NGX_HTTP_WSGATE_REPLY_INTEGER,
-                                         0);
-    if (reply == NULL) {
-        return NULL;
-    }
-
-    reply->integer = n;
-
-    return reply;
-}
-
-
-static void *
-ngx_http_wsgate_reply_nil(const redisReadTask *task)
-{
-    return ngx_http_wsgate_reply_create(task, NGX_HTTP_WSGATE_REPLY_NIL, 0);
-}
-
-
-static void
-ngx_http_wsgate_reply_free(void *data)
-{
-    ngx_http_wsgate_reply_t *reply = data;
-
-    ngx_uint_t  i;
-
-    if (reply == NULL) {
-        return;
-    }
-
-    for (i = 0; i < reply->nelts; i++) {
-        ngx_http_wsgate_reply_free(reply->elts[i]);
-    }
-
-    ngx_free(reply);
 }

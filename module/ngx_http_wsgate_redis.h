@@ -20,6 +20,8 @@
 #include <ngx_event_connect.h>
 #include <openssl/x509v3.h>
 
+#include "ngx_http_wsgate_reply.h"
+
 
 #define NGX_HTTP_WSGATE_REDIS_MAX_ARGS  16
 
@@ -36,27 +38,6 @@ typedef enum {
     NGX_HTTP_WSGATE_REDIS_BUSY,       /* too much queued */
     NGX_HTTP_WSGATE_REDIS_LOADING     /* -LOADING: the server is not ready */
 } ngx_http_wsgate_redis_status_e;
-
-
-/* a decoded reply */
-typedef enum {
-    NGX_HTTP_WSGATE_REPLY_NIL = 0,
-    NGX_HTTP_WSGATE_REPLY_STRING,     /* a bulk string or a status */
-    NGX_HTTP_WSGATE_REPLY_INTEGER,
-    NGX_HTTP_WSGATE_REPLY_ARRAY,
-    NGX_HTTP_WSGATE_REPLY_ERROR       /* str is the error text */
-} ngx_http_wsgate_reply_type_e;
-
-
-typedef struct ngx_http_wsgate_reply_s  ngx_http_wsgate_reply_t;
-
-struct ngx_http_wsgate_reply_s {
-    ngx_http_wsgate_reply_type_e     type;
-    ngx_str_t                        str;         /* STRING, ERROR */
-    int64_t                          integer;     /* INTEGER */
-    ngx_uint_t                       nelts;       /* ARRAY */
-    ngx_http_wsgate_reply_t        **elts;
-};
 
 
 /*
@@ -94,6 +75,8 @@ typedef void (*ngx_http_wsgate_redis_push_pt)(void *data,
 typedef struct {
     ngx_addr_t                      *addr;
     ngx_str_t                        name;        /* "host:port" for logs */
+    ngx_array_t                     *seeds;       /* of ngx_addr_t: a
+                                                     cluster's, or NULL */
     ngx_int_t                        db;
     ngx_str_t                        user;
     ngx_str_t                        password;
@@ -135,10 +118,6 @@ ngx_int_t ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd);
 
 /* this connection's readiness is the worker's wsgate_redis_up */
 void ngx_http_wsgate_redis_set_gauge(ngx_http_wsgate_redis_t *rd);
-
-/* 1 if the reply is a string equal to s (len bytes), else 0 */
-ngx_uint_t ngx_http_wsgate_reply_is(ngx_http_wsgate_reply_t *reply,
-    const char *s, size_t len);
 
 
 #endif /* _NGX_HTTP_WSGATE_REDIS_H_INCLUDED_ */

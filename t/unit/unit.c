@@ -33,6 +33,7 @@ static const unit_group_t  unit_groups[] = {
     { "path", test_path },
     { "json", test_json },
     { "slot", test_slot },
+    { "reply", test_reply },
 };
 
 

@@ -63,6 +63,7 @@ void test_schema(void);
 void test_path(void);
 void test_json(void);
 void test_slot(void);
+void test_reply(void);
 
 
 #endif /* _UNIT_H_INCLUDED_ */
