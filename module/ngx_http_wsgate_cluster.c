@@ -531,6 +531,14 @@ ngx_http_wsgate_cluster_retry_handler(ngx_event_t *ev)
     n = (cop->slot < NGX_HTTP_WSGATE_SLOTS && cl->slots[cop->slot])
         ? (ngx_uint_t) cl->slots[cop->slot] - 1 : 0;
 
+    /*
+     * A fresh start: during a migration the old owner answers ASK again,
+     * and the new one TRYAGAIN until the keys are all there.  The tries
+     * bound it.
+     */
+
+    cop->redirects = 0;
+
     if (ngx_exiting || ngx_terminate
         || ngx_http_wsgate_cluster_dispatch(cop, n, 0, &status) != NGX_OK)
     {
