@@ -67,6 +67,25 @@ package WsgateTest;
 #                       run_tests(), one block at a time, right before that
 #                       block runs (before its nginx restart, its --- init
 #                       and its requests; once per block, not per repeat).
+#   redis_conf(@opts)   the http-level line naming the store:
+#                           wsgate_redis 127.0.0.1:<port> timeout=2s;
+#                       for redis_conf(timeout => '2s'), or in cluster mode
+#                           wsgate_redis_cluster 127.0.0.1:<p1>
+#                               127.0.0.1:<p2> 127.0.0.1:<p3> timeout=2s;
+#                       options as name => value pairs, kept in order; a
+#                       value of undef gives the bare word (tls => undef).
+#   redis_ports()       the main server's port; in cluster mode every
+#                       master's port, in slot order.
+#   cluster_spread_ok() in cluster mode, two tests: the token keys, and the
+#                       workspace keys ({ws} tags), that seed_token has
+#                       written so far sit on every master (the server's
+#                       CLUSTER KEYSLOT and slot map say where); else
+#                       nothing at all.
+#   redis_cluster()     the cluster in use (a WsgateCluster hash), or undef.
+#   redis_use_cluster($c)
+#                       points redis_cmd and every helper above at that
+#                       cluster (one that a suite started itself with
+#                       WsgateCluster's cluster_start).
 #   cache_conf()        the http-level line
 #                           wsgate_cache zone=wsgate_test:1m ttl=60s;
 #                       when $ENV{WSGATE_TEST_CACHE} is true, else the
@@ -79,6 +98,21 @@ package WsgateTest;
 #                       environment variables set), killed after 15 s;
 #                       returns (exit status, stdout, stderr), or
 #                       (-1, '', 'timed out: ...').
+#
+# Cluster mode: with $ENV{WSGATE_TEST_CLUSTER} true, import starts a Redis
+# Cluster of 3 masters (WsgateCluster's cluster_start, cluster-node-timeout
+# 5 s) instead of the single server, and the helpers above work against
+# it: redis_cmd routes each command by its key's slot and follows MOVED
+# and ASK (WsgateCluster's cluster_cmd; FLUSHALL, INFO, KEYS, CLIENT ...
+# go to every master, INFO's counters summed); redis_flush flushes every
+# master; redis_stop stops every node (wsgate then finds no Redis at all,
+# as with the single server) and redis_start starts them again with their
+# cluster identities and slots, empty, and returns once cluster_state is
+# ok everywhere (about 2.5 s: Redis makes a restarted master wait 2 s);
+# TEST_NGINX_REDIS_PORT is the first master's port, and
+# TEST_NGINX_REDIS_CLUSTER lists "127.0.0.1:<port>" of every master,
+# space-separated.  A suite uses redis_conf() for its directive line:
+#     WSGATE_TEST_CLUSTER=1 prove -I t/lib t/010-auth.t
 #
 # redis_extra(%opts) options:
 #   name => 'X'           env prefix TEST_NGINX_REDIS_X_ (default EXTRA)
@@ -126,6 +160,7 @@ our @EXPORT = qw(
     redis_pause redis_port redis_extra redis_cmd_on redis_restart_on
     redis_stop_on redis_start_on
     flush_each_block cache_conf run_cli
+    redis_conf redis_ports cluster_spread_ok redis_cluster redis_use_cluster
 );
 
 our $StartTimeout = 10;     # seconds to wait for a redis-server to be up
@@ -135,10 +170,14 @@ my $Owner = $$;
 my $Main;                   # the main instance
 my @Extra;                  # redis_extra instances
 my $Conn;                   # cached connection to the main instance
+my $Cluster;                # the cluster in use (cluster mode)
+my @Seeded;                 # [token key, workspace key] of seed_token
 
 sub import {
     my $caller = caller;
-    start_main() unless $Main;
+    if (!$Main && !$Cluster) {
+        $ENV{WSGATE_TEST_CLUSTER} ? start_cluster() : start_main();
+    }
     no strict 'refs';
     for my $pkg ($caller, 'Test::Nginx::Util', 'Test::Base::Filter') {
         for my $f (@EXPORT) {
@@ -301,16 +340,47 @@ sub start_main {
     $ENV{TEST_NGINX_REDIS_HOST} = '127.0.0.1';
 }
 
+sub start_cluster {
+    require WsgateCluster;
+    $Cluster = WsgateCluster::cluster_start(replicas => 0);
+    my @m = @{ $Cluster->{masters} };
+    $ENV{TEST_NGINX_REDIS_PORT} = $m[0]{port};
+    $ENV{TEST_NGINX_REDIS_HOST} = '127.0.0.1';
+    $ENV{TEST_NGINX_REDIS_CLUSTER} = join ' ', map { "127.0.0.1:$_->{port}" }
+                                               @m;
+}
+
+sub redis_cluster {
+    return $Cluster;
+}
+
+sub redis_use_cluster {
+    $Cluster = shift;
+    croak "redis_use_cluster: a cluster expected"
+        unless ref $Cluster eq 'HASH' && $Cluster->{masters};
+    return $Cluster;
+}
+
 sub redis_port {
-    return $Main->{port};
+    return $Cluster ? $Cluster->{masters}[0]{port} : $Main->{port};
+}
+
+sub redis_ports {
+    return map { $_->{port} } @{ $Cluster->{masters} } if $Cluster;
+    return ($Main->{port});
 }
 
 sub redis_stop {
+    return WsgateCluster::cluster_stop($Cluster) if $Cluster;
     undef $Conn;
     stop_instance($Main);
 }
 
 sub redis_start {
+    if ($Cluster) {
+        WsgateCluster::cluster_restart($Cluster);
+        return;
+    }
     return if $Main->{pid} && alive($Main->{pid});
     undef $Conn;
     spawn($Main)
@@ -556,6 +626,7 @@ sub main_conn {
 
 sub redis_cmd {
     croak "redis_cmd: no command" unless @_;
+    return WsgateCluster::cluster_cmd($Cluster, @_) if $Cluster;
     my $c = main_conn();
     # A cached connection may have been closed by a restart: retry once.
     if (!conn_write($c, encode_command(@_))) {
@@ -640,10 +711,50 @@ sub seed_token {
     redis_cmd('DEL', $key);
     redis_cmd('HSET', $key, @fields, kind => $kind, created_ms => $created);
     redis_cmd('PEXPIRE', $key, $o{ttl_ms}) if $o{ttl_ms};
+    my $set;
     if ($kind eq 'workspace' && defined $o{ws}) {
-        redis_cmd('SADD', "${prefix}ws:{$o{ws}}:tokens", $digest);
+        $set = "${prefix}ws:{$o{ws}}:tokens";
+        redis_cmd('SADD', $set, $digest);
     }
+    push @Seeded, [$key, $set];
     return $digest;
+}
+
+sub conf_opts {
+    my @o = @_;
+    my $s = '';
+    while (@o) {
+        my ($k, $v) = splice @o, 0, 2;
+        $s .= defined $v ? " $k=$v" : " $k";
+    }
+    return $s;
+}
+
+sub redis_conf {
+    return WsgateCluster::cluster_conf($Cluster, @_) if $Cluster;
+    return "wsgate_redis 127.0.0.1:$Main->{port}" . conf_opts(@_) . ';';
+}
+
+sub cluster_spread_ok {
+    return unless $Cluster;
+    my (%tok, %ws);
+    for my $s (@Seeded) {
+        my ($key, $set) = @$s;
+        $tok{ WsgateCluster::cluster_master_of($Cluster, $key)->{port} }++;
+        $ws{ WsgateCluster::cluster_master_of($Cluster, $set)->{port} }++
+            if defined $set;
+    }
+    my @m = map { $_->{port} } @{ $Cluster->{masters} };
+    my $where = sub {
+        my $h = shift;
+        return join ', ', map { "$_: " . ($h->{$_} || 0) } @m;
+    };
+    Test::More::ok((grep { $tok{$_} } @m) == @m,
+                   'cluster: the seeded token keys are on every master ('
+                   . $where->(\%tok) . ')');
+    Test::More::ok((grep { $ws{$_} } @m) == @m,
+                   'cluster: the seeded workspace keys are on every master ('
+                   . $where->(\%ws) . ')');
 }
 
 sub cache_conf {
