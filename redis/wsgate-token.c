@@ -2623,10 +2623,11 @@ wsgate_cli_parse_seeds(wsgate_cli_t *cli, const char *s)
     int          port;
     long         n;
     char         shown[WSGATE_CLI_SHOWN_MAX];
-    size_t       len, hlen;
+    size_t       len, hlen, count;
     const char  *p, *end, *host, *colon, *rb;
 
     p = s;
+    count = 0;
 
     for ( ;; ) {
         end = strchr(p, ',');
@@ -2676,7 +2677,7 @@ wsgate_cli_parse_seeds(wsgate_cli_t *cli, const char *s)
             goto invalid;
         }
 
-        if (cli->nseeds == WSGATE_CLI_SEEDS_MAX) {
+        if (++count > WSGATE_CLI_SEEDS_MAX) {
             wsgate_cli_error("too many --cluster seeds (at most %d)",
                              WSGATE_CLI_SEEDS_MAX);
             return -1;
