@@ -3049,15 +3049,17 @@ wsgate_cli_cluster_run(wsgate_cli_t *cli, uint16_t slot, int tx,
     }
 
     asking = 0;
-    target = 0;
+    target = -1;
+    last[0] = '\0';
 
     for (k = 0; k < WSGATE_CLI_REDIRECTS; k++) {
 
-        if (!asking) {
-            target = cli->slots[slot] >= 0 ? cli->slots[slot] : 0;
-        }
+        if (target >= 0) {
+            node = &cli->nodes[target];
 
-        node = &cli->nodes[target];
+        } else {
+            node = &cli->nodes[cli->slots[slot] >= 0 ? cli->slots[slot] : 0];
+        }
 
         if (wsgate_cli_node_connect(cli, node) != WSGATE_CLI_OK) {
             return NULL;
@@ -3108,6 +3110,9 @@ wsgate_cli_cluster_run(wsgate_cli_t *cli, uint16_t slot, int tx,
                 continue;
             }
 
+            snprintf(last, sizeof(last), "%s: %s: %.200s", node->addr,
+                     wsgate_cli_run_what(i, asking, tx, cmd, n), r->str);
+
             redirected = wsgate_cli_redirect(cli, node, r->str, &asking,
                                              &target, (int) k);
             if (redirected == -1) {
@@ -3117,9 +3122,6 @@ wsgate_cli_cluster_run(wsgate_cli_t *cli, uint16_t slot, int tx,
         }
 
         if (redirected) {
-            snprintf(last, sizeof(last), "%s: %s: %.200s", node->addr,
-                     wsgate_cli_run_what(i - 1, asking, tx, cmd, n),
-                     rep[i - 1]->str);
             wsgate_cli_replies_free(rep, nrep);
             continue;
         }
@@ -3201,8 +3203,9 @@ wsgate_cli_run_what(size_t i, int asking, int tx, wsgate_cli_cmd_t *cmd,
 
 /*
  * An error reply: 1 when it redirects (MOVED, ASK) or asks to wait
- * (TRYAGAIN), with *asking and *target set for the next attempt; 0 when
- * it is an answer; -1 on a redirection that cannot be followed.
+ * (TRYAGAIN), with *asking and *target (the node to send to, -1 for the
+ * map's) set for the next attempt; 0 when it is an answer; -1 on a
+ * redirection that cannot be followed.
  */
 
 static int
@@ -3218,6 +3221,7 @@ wsgate_cli_redirect(wsgate_cli_t *cli, wsgate_cli_node_t *from,
     if (strncmp(err, "TRYAGAIN", 8) == 0) {
         /* about 10, 20, ... ms: a slot's keys move in milliseconds */
         *asking = 0;
+        *target = -1;
         wsgate_cli_backoff(4 * (attempt + 1));
         return 1;
     }
@@ -3271,12 +3275,10 @@ wsgate_cli_redirect(wsgate_cli_t *cli, wsgate_cli_node_t *from,
 
     if (moved) {
         cli->slots[slot] = (int16_t) node;
-        *asking = 0;
-
-    } else {
-        *target = node;
-        *asking = 1;
     }
+
+    *target = node;
+    *asking = !moved;
 
     return 1;
 
@@ -3502,7 +3504,7 @@ wsgate_cli_cluster_change(wsgate_cli_t *cli, int issue, int revoke)
     int               rc, ntx;
     char              token[WSGATE_CLI_TOKEN_LEN + 2];
     char              digest[NGX_HTTP_WSGATE_DIGEST_LEN + 1];
-    size_t            i, len, nprune, changed, sooner;
+    size_t            i, len, nprune, changed, sooner, *argvlen;
     uint16_t          slot, set_slot;
     long long         grace;
     redisReply       *r;
@@ -3510,7 +3512,6 @@ wsgate_cli_cluster_change(wsgate_cli_t *cli, int issue, int revoke)
     const u_char     *key;
     wsgate_cli_cmd_t  cmd[2];
     wsgate_cli_set_t  set;
-    size_t           *argvlen;
 
     if (issue && wsgate_cli_token_new(token, digest) != 0) {
         return WSGATE_CLI_FAILED;
