@@ -14,9 +14,11 @@
  * each worker has a second connection subscribed to __redis__:invalidate,
  * and its lookup connection runs CLIENT TRACKING ... REDIRECT <that
  * connection> BCAST PREFIX <prefix>token:, so every change to a token
- * key, by whoever, evicts that digest.  A worker trusts the cache only
- * while both its connections are up and tracking ("healthy"); otherwise
- * it asks Redis.
+ * key, by whoever, evicts that digest.  On a cluster a key's changes are
+ * told by the master that holds it: each lookup connection to a master
+ * gets its own subscriber on that master (a "listener").  A worker trusts
+ * the cache only while all its listeners of masters that serve slots are
+ * up and tracking ("healthy"); otherwise it asks Redis.
  *
  * What could have been missed is handled with eras: an entry is fresh
  * only in the era it was written in.  A worker that loses its
@@ -98,32 +100,53 @@ typedef struct {
 } ngx_http_wsgate_cache_sh_t;
 
 
+#define NGX_HTTP_WSGATE_CACHE_LISTENERS  64
+
+
+typedef struct ngx_http_wsgate_cache_worker_s
+    ngx_http_wsgate_cache_worker_t;
+
+
+/* a lookup connection and the subscriber its invalidations go to */
 typedef struct {
-    ngx_http_wsgate_cache_t        *cache;
+    ngx_http_wsgate_cache_worker_t *worker;
     ngx_http_wsgate_redis_t        *sub;
     ngx_http_wsgate_redis_t        *lookup;
+    void                           *node;      /* a cluster's, or NULL */
     ngx_str_t                       name;      /* Redis, for logs */
-    ngx_str_t                       prefix;    /* "<prefix>token:" */
     int64_t                         sub_id;    /* CLIENT ID; -1: unknown */
     int64_t                         tracking_id;  /* the last REDIRECT */
     ngx_uint_t                      tracks;    /* TRACKING pending */
+
+    unsigned                        subscribing:1;
+    unsigned                        subscribed:1;
+    unsigned                        tracking:1;
+    unsigned                        pinging:1;
+    unsigned                        refused_logged:1;
+} ngx_http_wsgate_cache_listener_t;
+
+
+struct ngx_http_wsgate_cache_worker_s {
+    ngx_http_wsgate_cache_t        *cache;
+    ngx_cycle_t                    *cycle;
+    ngx_str_t                       prefix;    /* "<prefix>token:" */
     ngx_http_wsgate_cache_slot_t   *slot;
     ngx_uint_t                      generation;
     ngx_event_t                     heartbeat;
     ngx_event_t                     handover;
     ngx_msec_t                      handover_end;
     ngx_log_t                      *log;
+    ngx_str_t                      *unheard;   /* for the log: whose */
 
-    unsigned                        subscribing:1;
-    unsigned                        subscribed:1;
-    unsigned                        tracking:1;
+    ngx_http_wsgate_cache_listener_t
+                                    listeners[NGX_HTTP_WSGATE_CACHE_LISTENERS];
+    ngx_uint_t                      nlisteners;
+
     unsigned                        healthy:1;
-    unsigned                        pinging:1;
     unsigned                        handing_over:1;
     unsigned                        handed_over:1;
     unsigned                        lost_logged:1;
-    unsigned                        refused_logged:1;
-} ngx_http_wsgate_cache_worker_t;
+};
 
 
 struct ngx_http_wsgate_cache_s {
@@ -151,22 +174,31 @@ static ngx_int_t ngx_http_wsgate_cache_copy(ngx_http_wsgate_cache_node_t *cn,
     ngx_pool_t *pool, ngx_http_wsgate_cache_value_t *value);
 static void ngx_http_wsgate_cache_expire(ngx_http_wsgate_cache_t *cache,
     ngx_uint_t n);
+static ngx_http_wsgate_cache_listener_t *ngx_http_wsgate_cache_listen(
+    ngx_http_wsgate_cache_worker_t *w, ngx_http_wsgate_redis_t *lookup,
+    ngx_http_wsgate_redis_conf_t *rcf, void *node);
+static void *ngx_http_wsgate_cache_watch(void *data,
+    ngx_http_wsgate_redis_t *lookup, ngx_http_wsgate_redis_conf_t *rcf,
+    void *node);
 static ngx_int_t ngx_http_wsgate_cache_event(void *data,
     ngx_http_wsgate_redis_t *rd, ngx_http_wsgate_redis_event_e event);
 static void ngx_http_wsgate_cache_message(void *data,
     ngx_http_wsgate_reply_t *msg);
 static void ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
     ngx_http_wsgate_reply_t *key);
-static void ngx_http_wsgate_cache_subscribe(ngx_http_wsgate_cache_worker_t *w);
+static void ngx_http_wsgate_cache_subscribe(
+    ngx_http_wsgate_cache_listener_t *l);
 static void ngx_http_wsgate_cache_client_id(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 static void ngx_http_wsgate_cache_subscribed(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
-static void ngx_http_wsgate_cache_track(ngx_http_wsgate_cache_worker_t *w);
+static void ngx_http_wsgate_cache_track(ngx_http_wsgate_cache_listener_t *l);
 static void ngx_http_wsgate_cache_tracked(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
 static void ngx_http_wsgate_cache_ignore(void *data,
     ngx_http_wsgate_reply_t *reply, ngx_http_wsgate_redis_status_e status);
+static ngx_uint_t ngx_http_wsgate_cache_heard(
+    ngx_http_wsgate_cache_listener_t *l);
 static void ngx_http_wsgate_cache_health(ngx_http_wsgate_cache_worker_t *w);
 static ngx_uint_t ngx_http_wsgate_cache_covered(
     ngx_http_wsgate_cache_worker_t *w, ngx_uint_t newer);
@@ -392,7 +424,8 @@ ngx_http_wsgate_cache_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 ngx_int_t
 ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
     ngx_cycle_t *cycle, ngx_http_wsgate_redis_conf_t *rcf,
-    ngx_http_wsgate_redis_t *lookup, ngx_str_t *key_prefix)
+    ngx_http_wsgate_redis_t *lookup, ngx_http_wsgate_cluster_t *cluster,
+    ngx_str_t *key_prefix)
 {
     u_char                          *p;
     ngx_uint_t                       i;
@@ -408,11 +441,8 @@ ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
     cache->worker = w;
 
     w->cache = cache;
-    w->lookup = lookup;
-    w->name = rcf->name;
+    w->cycle = cycle;
     w->log = cycle->log;
-    w->sub_id = -1;
-    w->tracking_id = -1;
 
     w->prefix.len = ngx_http_wsgate_key_len(NGX_HTTP_WSGATE_KEY_TOKEN,
                                             key_prefix->len, 0);
@@ -426,7 +456,7 @@ ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
                             (u_char *) "", 0);
     w->prefix.len = p - w->prefix.data;
 
-    /* a slot among the listeners: a free one, or a dead worker's */
+    /* a slot among the listening workers: a free one, or a dead worker's */
 
     sh = cache->sh;
 
@@ -465,16 +495,19 @@ ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
     w->handover.data = w;
     w->handover.log = cycle->log;
 
-    ngx_http_wsgate_redis_set_owner(lookup, ngx_http_wsgate_cache_event,
-                                    NULL, w);
+    if (cluster) {
+        /* a listener for each master's connection, as the cluster opens it */
+        ngx_http_wsgate_cluster_watch(cluster, ngx_http_wsgate_cache_watch,
+                                      ngx_http_wsgate_cache_event, w);
 
-    w->sub = ngx_http_wsgate_redis_create(cycle, rcf, "wsgate-sub");
-    if (w->sub == NULL) {
-        return NGX_ERROR;
+    } else {
+        if (ngx_http_wsgate_cache_listen(w, lookup, rcf, NULL) == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_wsgate_redis_set_owner(lookup, ngx_http_wsgate_cache_event,
+                                        NULL, &w->listeners[0]);
     }
-
-    ngx_http_wsgate_redis_set_owner(w->sub, ngx_http_wsgate_cache_event,
-                                    ngx_http_wsgate_cache_message, w);
 
     ngx_add_timer(&w->heartbeat, NGX_HTTP_WSGATE_CACHE_HEARTBEAT);
 
@@ -485,6 +518,7 @@ ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
 void
 ngx_http_wsgate_cache_exit_process(ngx_http_wsgate_cache_t *cache)
 {
+    ngx_uint_t                       i;
     ngx_http_wsgate_cache_worker_t  *w;
 
     w = cache->worker;
@@ -501,9 +535,11 @@ ngx_http_wsgate_cache_exit_process(ngx_http_wsgate_cache_t *cache)
         ngx_del_timer(&w->handover);
     }
 
-    if (w->sub) {
-        ngx_http_wsgate_redis_destroy(w->sub);
-        w->sub = NULL;
+    for (i = 0; i < w->nlisteners; i++) {
+        if (w->listeners[i].sub) {
+            ngx_http_wsgate_redis_destroy(w->listeners[i].sub);
+            w->listeners[i].sub = NULL;
+        }
     }
 
     if (w->slot) {
@@ -831,37 +867,96 @@ ngx_http_wsgate_cache_expire(ngx_http_wsgate_cache_t *cache, ngx_uint_t n)
 }
 
 
+/* a lookup connection gets a subscriber on the same Redis */
+
+static ngx_http_wsgate_cache_listener_t *
+ngx_http_wsgate_cache_listen(ngx_http_wsgate_cache_worker_t *w,
+    ngx_http_wsgate_redis_t *lookup, ngx_http_wsgate_redis_conf_t *rcf,
+    void *node)
+{
+    ngx_http_wsgate_cache_listener_t  *l;
+
+    if (w->nlisteners == NGX_HTTP_WSGATE_CACHE_LISTENERS) {
+        ngx_log_error(NGX_LOG_ERR, w->log, 0,
+                      "wsgate cache: more than %d redis masters, the "
+                      "cache is bypassed", NGX_HTTP_WSGATE_CACHE_LISTENERS);
+        return NULL;
+    }
+
+    l = &w->listeners[w->nlisteners];
+
+    l->worker = w;
+    l->lookup = lookup;
+    l->node = node;
+    l->name = rcf->name;
+    l->sub_id = -1;
+    l->tracking_id = -1;
+
+    l->sub = ngx_http_wsgate_redis_create(w->cycle, rcf, "wsgate-sub");
+    if (l->sub == NULL) {
+        return NULL;
+    }
+
+    ngx_http_wsgate_redis_set_owner(l->sub, ngx_http_wsgate_cache_event,
+                                    ngx_http_wsgate_cache_message, l);
+
+    w->nlisteners++;
+
+    /* one more connection to hear from before the cache is trusted */
+
+    ngx_http_wsgate_cache_health(w);
+
+    return l;
+}
+
+
+/* the cluster opened a connection to a master: its events come here */
+
+static void *
+ngx_http_wsgate_cache_watch(void *data, ngx_http_wsgate_redis_t *lookup,
+    ngx_http_wsgate_redis_conf_t *rcf, void *node)
+{
+    ngx_http_wsgate_cache_worker_t *w = data;
+
+    return ngx_http_wsgate_cache_listen(w, lookup, rcf, node);
+}
+
+
 static ngx_int_t
 ngx_http_wsgate_cache_event(void *data, ngx_http_wsgate_redis_t *rd,
     ngx_http_wsgate_redis_event_e event)
 {
-    ngx_http_wsgate_cache_worker_t  *w = data;
+    ngx_http_wsgate_cache_listener_t  *l = data;
+
+    ngx_http_wsgate_cache_worker_t  *w;
+
+    w = l->worker;
 
     switch (event) {
 
     case NGX_HTTP_WSGATE_REDIS_READY:
 
-        if (rd == w->sub) {
-            ngx_http_wsgate_cache_subscribe(w);
+        if (rd == l->sub) {
+            ngx_http_wsgate_cache_subscribe(l);
 
-        } else if (w->subscribed) {
-            ngx_http_wsgate_cache_track(w);
+        } else if (l->subscribed) {
+            ngx_http_wsgate_cache_track(l);
         }
 
         return NGX_OK;
 
     case NGX_HTTP_WSGATE_REDIS_LOST:
 
-        if (rd == w->sub) {
-            w->subscribing = 0;
-            w->subscribed = 0;
-            w->sub_id = -1;
-            w->pinging = 0;
+        if (rd == l->sub) {
+            l->subscribing = 0;
+            l->subscribed = 0;
+            l->sub_id = -1;
+            l->pinging = 0;
         }
 
         /* either way the lookup connection's tracking is broken */
 
-        w->tracking = 0;
+        l->tracking = 0;
 
         ngx_http_wsgate_cache_health(w);
 
@@ -891,19 +986,19 @@ ngx_http_wsgate_cache_event(void *data, ngx_http_wsgate_redis_t *rd,
 
 
 static void
-ngx_http_wsgate_cache_subscribe(ngx_http_wsgate_cache_worker_t *w)
+ngx_http_wsgate_cache_subscribe(ngx_http_wsgate_cache_listener_t *l)
 {
     ngx_str_t                       argv[2];
     ngx_http_wsgate_redis_status_e  status;
 
-    w->subscribed = 0;
-    w->sub_id = -1;
+    l->subscribed = 0;
+    l->sub_id = -1;
 
     ngx_str_set(&argv[0], "CLIENT");
     ngx_str_set(&argv[1], "ID");
 
-    if (ngx_http_wsgate_redis_send(w->sub, 2, argv,
-                                   ngx_http_wsgate_cache_client_id, w,
+    if (ngx_http_wsgate_redis_send(l->sub, 2, argv,
+                                   ngx_http_wsgate_cache_client_id, l,
                                    &status)
         == NULL)
     {
@@ -913,12 +1008,12 @@ ngx_http_wsgate_cache_subscribe(ngx_http_wsgate_cache_worker_t *w)
     ngx_str_set(&argv[0], "SUBSCRIBE");
     argv[1] = ngx_http_wsgate_cache_channel;
 
-    if (ngx_http_wsgate_redis_send(w->sub, 2, argv,
-                                   ngx_http_wsgate_cache_subscribed, w,
+    if (ngx_http_wsgate_redis_send(l->sub, 2, argv,
+                                   ngx_http_wsgate_cache_subscribed, l,
                                    &status)
         != NULL)
     {
-        w->subscribing = 1;
+        l->subscribing = 1;
     }
 }
 
@@ -927,10 +1022,10 @@ static void
 ngx_http_wsgate_cache_client_id(void *data, ngx_http_wsgate_reply_t *reply,
     ngx_http_wsgate_redis_status_e status)
 {
-    ngx_http_wsgate_cache_worker_t  *w = data;
+    ngx_http_wsgate_cache_listener_t  *l = data;
 
     if (reply && reply->type == NGX_HTTP_WSGATE_REPLY_INTEGER) {
-        w->sub_id = reply->integer;
+        l->sub_id = reply->integer;
     }
 }
 
@@ -939,9 +1034,9 @@ static void
 ngx_http_wsgate_cache_subscribed(void *data, ngx_http_wsgate_reply_t *reply,
     ngx_http_wsgate_redis_status_e status)
 {
-    ngx_http_wsgate_cache_worker_t  *w = data;
+    ngx_http_wsgate_cache_listener_t  *l = data;
 
-    w->subscribing = 0;
+    l->subscribing = 0;
 
     if (reply == NULL) {
         return;
@@ -950,28 +1045,28 @@ ngx_http_wsgate_cache_subscribed(void *data, ngx_http_wsgate_reply_t *reply,
     if (reply->type != NGX_HTTP_WSGATE_REPLY_ARRAY
         || reply->nelts < 1
         || !ngx_http_wsgate_reply_is(reply->elts[0], "subscribe", 9)
-        || w->sub_id < 0)
+        || l->sub_id < 0)
     {
-        if (!w->refused_logged) {
-            ngx_log_error(NGX_LOG_ERR, w->log, 0,
+        if (!l->refused_logged) {
+            ngx_log_error(NGX_LOG_ERR, l->worker->log, 0,
                           "wsgate cache: %V refused the subscription to "
                           "invalidations%s%V, the cache is bypassed",
-                          &w->name,
+                          &l->name,
                           reply->type == NGX_HTTP_WSGATE_REPLY_ERROR
                           ? ": " : "",
                           reply->type == NGX_HTTP_WSGATE_REPLY_ERROR
                           ? &reply->str : &ngx_http_wsgate_cache_channel);
-            w->refused_logged = 1;
+            l->refused_logged = 1;
         }
 
         return;
     }
 
-    w->subscribed = 1;
-    w->refused_logged = 0;
+    l->subscribed = 1;
+    l->refused_logged = 0;
 
-    if (ngx_http_wsgate_redis_is_up(w->lookup)) {
-        ngx_http_wsgate_cache_track(w);
+    if (ngx_http_wsgate_redis_is_up(l->lookup)) {
+        ngx_http_wsgate_cache_track(l);
     }
 }
 
@@ -983,21 +1078,21 @@ ngx_http_wsgate_cache_subscribed(void *data, ngx_http_wsgate_reply_t *reply,
  */
 
 static void
-ngx_http_wsgate_cache_track(ngx_http_wsgate_cache_worker_t *w)
+ngx_http_wsgate_cache_track(ngx_http_wsgate_cache_listener_t *l)
 {
     ngx_str_t                       argv[8];
     ngx_http_wsgate_redis_status_e  status;
     u_char                          id[NGX_INT64_LEN];
 
-    w->tracking = 0;
-    ngx_http_wsgate_cache_health(w);
+    l->tracking = 0;
+    ngx_http_wsgate_cache_health(l->worker);
 
     ngx_str_set(&argv[0], "CLIENT");
     ngx_str_set(&argv[1], "TRACKING");
     ngx_str_set(&argv[2], "off");
 
-    if (ngx_http_wsgate_redis_send(w->lookup, 3, argv,
-                                   ngx_http_wsgate_cache_ignore, w, &status)
+    if (ngx_http_wsgate_redis_send(l->lookup, 3, argv,
+                                   ngx_http_wsgate_cache_ignore, l, &status)
         == NULL)
     {
         return;
@@ -1006,20 +1101,20 @@ ngx_http_wsgate_cache_track(ngx_http_wsgate_cache_worker_t *w)
     ngx_str_set(&argv[2], "on");
     ngx_str_set(&argv[3], "REDIRECT");
     argv[4].data = id;
-    argv[4].len = ngx_sprintf(id, "%L", w->sub_id) - id;
+    argv[4].len = ngx_sprintf(id, "%L", l->sub_id) - id;
     ngx_str_set(&argv[5], "BCAST");
     ngx_str_set(&argv[6], "PREFIX");
-    argv[7] = w->prefix;
+    argv[7] = l->worker->prefix;
 
-    if (ngx_http_wsgate_redis_send(w->lookup, 8, argv,
-                                   ngx_http_wsgate_cache_tracked, w, &status)
+    if (ngx_http_wsgate_redis_send(l->lookup, 8, argv,
+                                   ngx_http_wsgate_cache_tracked, l, &status)
         == NULL)
     {
         return;
     }
 
-    w->tracking_id = w->sub_id;
-    w->tracks++;
+    l->tracking_id = l->sub_id;
+    l->tracks++;
 }
 
 
@@ -1027,9 +1122,9 @@ static void
 ngx_http_wsgate_cache_tracked(void *data, ngx_http_wsgate_reply_t *reply,
     ngx_http_wsgate_redis_status_e status)
 {
-    ngx_http_wsgate_cache_worker_t  *w = data;
+    ngx_http_wsgate_cache_listener_t  *l = data;
 
-    w->tracks--;
+    l->tracks--;
 
     if (reply == NULL) {
         return;
@@ -1037,12 +1132,12 @@ ngx_http_wsgate_cache_tracked(void *data, ngx_http_wsgate_reply_t *reply,
 
     if (reply->type == NGX_HTTP_WSGATE_REPLY_ERROR) {
 
-        if (!w->refused_logged) {
-            ngx_log_error(NGX_LOG_ERR, w->log, 0,
+        if (!l->refused_logged) {
+            ngx_log_error(NGX_LOG_ERR, l->worker->log, 0,
                           "wsgate cache: %V refused CLIENT TRACKING: "
                           "\"%V\", the cache is bypassed",
-                          &w->name, &reply->str);
-            w->refused_logged = 1;
+                          &l->name, &reply->str);
+            l->refused_logged = 1;
         }
 
         return;
@@ -1050,10 +1145,10 @@ ngx_http_wsgate_cache_tracked(void *data, ngx_http_wsgate_reply_t *reply,
 
     /* only the last one sent counts, and only for this subscriber */
 
-    if (w->tracks == 0 && w->tracking_id == w->sub_id && w->subscribed) {
-        w->tracking = 1;
-        w->refused_logged = 0;
-        ngx_http_wsgate_cache_health(w);
+    if (l->tracks == 0 && l->tracking_id == l->sub_id && l->subscribed) {
+        l->tracking = 1;
+        l->refused_logged = 0;
+        ngx_http_wsgate_cache_health(l->worker);
     }
 }
 
@@ -1068,7 +1163,7 @@ ngx_http_wsgate_cache_ignore(void *data, ngx_http_wsgate_reply_t *reply,
 static void
 ngx_http_wsgate_cache_message(void *data, ngx_http_wsgate_reply_t *msg)
 {
-    ngx_http_wsgate_cache_worker_t  *w = data;
+    ngx_http_wsgate_cache_listener_t  *l = data;
 
     size_t                       i, n;
     ngx_str_t                   *channel;
@@ -1076,7 +1171,7 @@ ngx_http_wsgate_cache_message(void *data, ngx_http_wsgate_reply_t *msg)
     ngx_http_wsgate_reply_t    **keys;
     ngx_http_wsgate_cache_sh_t  *sh;
 
-    cache = w->cache;
+    cache = l->worker->cache;
     sh = cache->sh;
     channel = &ngx_http_wsgate_cache_channel;
 
@@ -1098,7 +1193,7 @@ ngx_http_wsgate_cache_message(void *data, ngx_http_wsgate_reply_t *msg)
 
         /* nil: FLUSHALL or FLUSHDB, every key is gone */
 
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, w->log, 0,
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, l->worker->log, 0,
                        "wsgate cache: flush");
 
         ngx_shmtx_lock(&cache->shpool->mutex);
@@ -1145,17 +1240,46 @@ ngx_http_wsgate_cache_invalidate(ngx_http_wsgate_cache_t *cache,
 }
 
 
-/* healthy: this worker hears of every change to a token key */
+/* a listener hears its master's changes, or need not (serves no slot) */
+
+static ngx_uint_t
+ngx_http_wsgate_cache_heard(ngx_http_wsgate_cache_listener_t *l)
+{
+    if (l->node && !ngx_http_wsgate_cluster_serves(l->node)) {
+        return 1;
+    }
+
+    return l->subscribed && l->tracking && l->tracking_id == l->sub_id
+           && ngx_http_wsgate_redis_is_up(l->sub)
+           && ngx_http_wsgate_redis_is_up(l->lookup);
+}
+
+
+/*
+ * healthy: this worker hears of every change to a token key (on a
+ * cluster: from every master it asks, once it knows the slot map)
+ */
 
 static void
 ngx_http_wsgate_cache_health(ngx_http_wsgate_cache_worker_t *w)
 {
-    ngx_uint_t                   healthy, covered;
+    ngx_uint_t                   i, healthy, covered;
     ngx_http_wsgate_cache_t     *cache;
 
-    healthy = w->subscribed && w->tracking && w->tracking_id == w->sub_id
-              && ngx_http_wsgate_redis_is_up(w->sub)
-              && ngx_http_wsgate_redis_is_up(w->lookup);
+    healthy = (w->nlisteners > 0);
+
+    for (i = 0; i < w->nlisteners && healthy; i++) {
+        if (!ngx_http_wsgate_cache_heard(&w->listeners[i])) {
+            healthy = 0;
+            w->unheard = &w->listeners[i].name;
+        }
+    }
+
+    if (healthy && w->listeners[0].node
+        && !ngx_http_wsgate_cluster_mapped(w->listeners[0].node))
+    {
+        healthy = 0;
+    }
 
     if (healthy == w->healthy) {
         return;
@@ -1195,7 +1319,7 @@ ngx_http_wsgate_cache_health(ngx_http_wsgate_cache_worker_t *w)
         if (w->lost_logged) {
             ngx_log_error(NGX_LOG_NOTICE, w->log, 0,
                           "wsgate cache: invalidations from %V resumed%s",
-                          &w->name,
+                          w->unheard,
                           covered ? "" : ", cached entries revalidated");
             w->lost_logged = 0;
         }
@@ -1203,10 +1327,10 @@ ngx_http_wsgate_cache_health(ngx_http_wsgate_cache_worker_t *w)
         return;
     }
 
-    if (!ngx_exiting && !w->lost_logged) {
+    if (!ngx_exiting && !w->lost_logged && w->unheard) {
         ngx_log_error(NGX_LOG_WARN, w->log, 0,
                       "wsgate cache: invalidations from %V lost, "
-                      "the cache is bypassed until they resume", &w->name);
+                      "the cache is bypassed until they resume", w->unheard);
         w->lost_logged = 1;
     }
 }
@@ -1255,39 +1379,49 @@ ngx_http_wsgate_cache_heartbeat_handler(ngx_event_t *ev)
 {
     ngx_http_wsgate_cache_worker_t  *w = ev->data;
 
-    ngx_str_t                       argv[1];
-    ngx_http_wsgate_redis_status_e  status;
+    ngx_str_t                          argv[1];
+    ngx_uint_t                         i;
+    ngx_http_wsgate_cache_listener_t  *l;
+    ngx_http_wsgate_redis_status_e     status;
 
     if (ngx_exiting) {
         return;
     }
 
-    /* a refused SUBSCRIBE or CLIENT TRACKING (ACLs) is asked again */
+    for (i = 0; i < w->nlisteners; i++) {
+        l = &w->listeners[i];
 
-    if (ngx_http_wsgate_redis_is_up(w->sub) && !w->subscribed
-        && !w->subscribing)
-    {
-        ngx_http_wsgate_cache_subscribe(w);
+        /* a refused SUBSCRIBE or CLIENT TRACKING (ACLs) is asked again */
 
-    } else if (w->subscribed && !w->tracking && w->tracks == 0
-               && ngx_http_wsgate_redis_is_up(w->lookup))
-    {
-        ngx_http_wsgate_cache_track(w);
-    }
-
-    /* a subscriber that hears nothing may be cut off: ask it */
-
-    if (w->subscribed && !w->pinging) {
-        ngx_str_set(&argv[0], "PING");
-
-        if (ngx_http_wsgate_redis_send(w->sub, 1, argv,
-                                       ngx_http_wsgate_cache_pong, w,
-                                       &status)
-            != NULL)
+        if (ngx_http_wsgate_redis_is_up(l->sub) && !l->subscribed
+            && !l->subscribing)
         {
-            w->pinging = 1;
+            ngx_http_wsgate_cache_subscribe(l);
+
+        } else if (l->subscribed && !l->tracking && l->tracks == 0
+                   && ngx_http_wsgate_redis_is_up(l->lookup))
+        {
+            ngx_http_wsgate_cache_track(l);
+        }
+
+        /* a subscriber that hears nothing may be cut off: ask it */
+
+        if (l->subscribed && !l->pinging) {
+            ngx_str_set(&argv[0], "PING");
+
+            if (ngx_http_wsgate_redis_send(l->sub, 1, argv,
+                                           ngx_http_wsgate_cache_pong, l,
+                                           &status)
+                != NULL)
+            {
+                l->pinging = 1;
+            }
         }
     }
+
+    /* a cluster's masters change: which listeners count, too */
+
+    ngx_http_wsgate_cache_health(w);
 
     ngx_add_timer(ev, NGX_HTTP_WSGATE_CACHE_HEARTBEAT);
 }
@@ -1297,9 +1431,9 @@ static void
 ngx_http_wsgate_cache_pong(void *data, ngx_http_wsgate_reply_t *reply,
     ngx_http_wsgate_redis_status_e status)
 {
-    ngx_http_wsgate_cache_worker_t  *w = data;
+    ngx_http_wsgate_cache_listener_t  *l = data;
 
-    w->pinging = 0;
+    l->pinging = 0;
 }
 
 

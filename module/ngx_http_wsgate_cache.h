@@ -16,6 +16,7 @@
 #include <ngx_core.h>
 
 #include "ngx_http_wsgate_redis.h"
+#include "ngx_http_wsgate_cluster.h"
 
 
 #define NGX_HTTP_WSGATE_CACHE_DIGEST_LEN  32
@@ -52,10 +53,14 @@ typedef struct {
 /* the wsgate_cache directive (http context) */
 char *ngx_http_wsgate_cache(ngx_conf_t *cf, ngx_command_t *cmd, void *conf);
 
-/* per worker: the subscriber, tracking on the lookup connection */
+/*
+ * per worker: the subscriber, tracking on the lookup connection (lookup),
+ * or on each of a cluster's masters as it is connected to (cluster)
+ */
 ngx_int_t ngx_http_wsgate_cache_init_process(ngx_http_wsgate_cache_t *cache,
     ngx_cycle_t *cycle, ngx_http_wsgate_redis_conf_t *rcf,
-    ngx_http_wsgate_redis_t *lookup, ngx_str_t *key_prefix);
+    ngx_http_wsgate_redis_t *lookup, ngx_http_wsgate_cluster_t *cluster,
+    ngx_str_t *key_prefix);
 void ngx_http_wsgate_cache_exit_process(ngx_http_wsgate_cache_t *cache);
 
 /*

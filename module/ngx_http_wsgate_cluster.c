@@ -45,6 +45,8 @@ typedef struct {
     ngx_addr_t                      addr;
     ngx_http_wsgate_redis_conf_t    conf;
     ngx_http_wsgate_redis_t        *rd;
+    void                           *watched;   /* the watcher's */
+    ngx_uint_t                      serves;    /* slots, by the map */
     u_char                          text[NGX_SOCKADDR_STRLEN];
 } ngx_http_wsgate_cluster_node_t;
 
@@ -59,6 +61,10 @@ struct ngx_http_wsgate_cluster_s {
 
     /* the node of each slot, plus one; 0: not known */
     u_char                          slots[NGX_HTTP_WSGATE_SLOTS];
+
+    ngx_http_wsgate_cluster_watch_pt  watch;
+    ngx_http_wsgate_redis_event_pt    watch_event;
+    void                             *watch_data;
 
     ngx_event_t                     refresh;
     ngx_msec_t                      last;       /* the last map read */
@@ -111,6 +117,8 @@ static void ngx_http_wsgate_cluster_slots_reply(void *data,
 static ngx_int_t ngx_http_wsgate_cluster_map(ngx_http_wsgate_cluster_t *cl,
     ngx_http_wsgate_reply_t *reply, ngx_uint_t apply);
 static void ngx_http_wsgate_cluster_gauge(ngx_http_wsgate_cluster_t *cl);
+static void ngx_http_wsgate_cluster_watch_node(ngx_http_wsgate_cluster_t *cl,
+    ngx_http_wsgate_cluster_node_t *node);
 
 
 ngx_http_wsgate_cluster_t *
@@ -285,6 +293,52 @@ ngx_http_wsgate_cluster_cancel(ngx_http_wsgate_cluster_op_t *cop)
 }
 
 
+void
+ngx_http_wsgate_cluster_watch(ngx_http_wsgate_cluster_t *cl,
+    ngx_http_wsgate_cluster_watch_pt watch,
+    ngx_http_wsgate_redis_event_pt event, void *data)
+{
+    ngx_uint_t  i;
+
+    cl->watch = watch;
+    cl->watch_event = event;
+    cl->watch_data = data;
+
+    for (i = 0; i < cl->nnodes; i++) {
+        if (cl->nodes[i].rd) {
+            ngx_http_wsgate_cluster_watch_node(cl, &cl->nodes[i]);
+        }
+    }
+}
+
+
+ngx_uint_t
+ngx_http_wsgate_cluster_serves(void *node)
+{
+    return ((ngx_http_wsgate_cluster_node_t *) node)->serves;
+}
+
+
+ngx_uint_t
+ngx_http_wsgate_cluster_mapped(void *node)
+{
+    return ((ngx_http_wsgate_cluster_node_t *) node)->cluster->mapped;
+}
+
+
+static void
+ngx_http_wsgate_cluster_watch_node(ngx_http_wsgate_cluster_t *cl,
+    ngx_http_wsgate_cluster_node_t *node)
+{
+    node->watched = cl->watch(cl->watch_data, node->rd, &node->conf, node);
+
+    if (node->watched && ngx_http_wsgate_redis_is_up(node->rd)) {
+        (void) cl->watch_event(node->watched, node->rd,
+                               NGX_HTTP_WSGATE_REDIS_READY);
+    }
+}
+
+
 static ngx_int_t
 ngx_http_wsgate_cluster_dispatch(ngx_http_wsgate_cluster_op_t *cop,
     ngx_uint_t n, ngx_uint_t asking, ngx_http_wsgate_redis_status_e *status)
@@ -433,6 +487,7 @@ ngx_http_wsgate_cluster_redirect(ngx_http_wsgate_cluster_op_t *cop,
 
     if (moved) {
         cl->slots[slot] = (u_char) (n + 1);
+        cl->nodes[n].serves = 1;
         ngx_http_wsgate_cluster_refresh(cl);
     }
 
@@ -558,6 +613,10 @@ ngx_http_wsgate_cluster_connection(ngx_http_wsgate_cluster_t *cl,
         ngx_http_wsgate_redis_set_owner(node->rd,
                                         ngx_http_wsgate_cluster_event, NULL,
                                         node);
+
+        if (cl->watch) {
+            ngx_http_wsgate_cluster_watch_node(cl, node);
+        }
     }
 
     return node->rd;
@@ -570,21 +629,27 @@ ngx_http_wsgate_cluster_event(void *data, ngx_http_wsgate_redis_t *rd,
 {
     ngx_http_wsgate_cluster_node_t *node = data;
 
+    ngx_int_t                   rc;
     ngx_http_wsgate_cluster_t  *cl;
 
     cl = node->cluster;
 
-    if (event == NGX_HTTP_WSGATE_REDIS_CLOSING) {
-        return NGX_OK;
+    if (event != NGX_HTTP_WSGATE_REDIS_CLOSING) {
+
+        if (event == NGX_HTTP_WSGATE_REDIS_LOST || !cl->mapped) {
+            ngx_http_wsgate_cluster_refresh(cl);
+        }
+
+        ngx_http_wsgate_cluster_gauge(cl);
     }
 
-    if (event == NGX_HTTP_WSGATE_REDIS_LOST || !cl->mapped) {
-        ngx_http_wsgate_cluster_refresh(cl);
+    rc = NGX_OK;
+
+    if (node->watched) {
+        rc = cl->watch_event(node->watched, rd, event);
     }
 
-    ngx_http_wsgate_cluster_gauge(cl);
-
-    return NGX_OK;
+    return (event == NGX_HTTP_WSGATE_REDIS_CLOSING) ? rc : NGX_OK;
 }
 
 
@@ -680,6 +745,8 @@ ngx_http_wsgate_cluster_slots_reply(void *data,
 {
     ngx_http_wsgate_cluster_t *cl = data;
 
+    ngx_uint_t  i;
+
     cl->reading = 0;
 
     if (cl->destroyed) {
@@ -704,6 +771,19 @@ ngx_http_wsgate_cluster_slots_reply(void *data,
     cl->mapped = 1;
 
     ngx_http_wsgate_cluster_gauge(cl);
+
+    /*
+     * With a watcher (the token cache), every master is connected to at
+     * once: the cache is trusted only once it hears from all of them.
+     */
+
+    if (cl->watch) {
+        for (i = 0; i < cl->nnodes; i++) {
+            if (cl->nodes[i].serves) {
+                (void) ngx_http_wsgate_cluster_connection(cl, i);
+            }
+        }
+    }
 
     if (cl->again) {
         cl->again = 0;
@@ -809,6 +889,8 @@ ngx_http_wsgate_cluster_gauge(ngx_http_wsgate_cluster_t *cl)
     up = cl->mapped;
 
     for (i = 0; i < cl->nnodes; i++) {
+        cl->nodes[i].serves = serves[i];
+
         if (serves[i] && cl->nodes[i].rd
             && !ngx_http_wsgate_redis_is_up(cl->nodes[i].rd))
         {

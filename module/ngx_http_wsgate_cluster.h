@@ -36,5 +36,25 @@ ngx_http_wsgate_cluster_op_t *ngx_http_wsgate_cluster_send(
 
 void ngx_http_wsgate_cluster_cancel(ngx_http_wsgate_cluster_op_t *cop);
 
+/*
+ * A watcher of the masters' connections (the token cache): watch() is
+ * called for every connection the cluster opens, now and later, with the
+ * node; what it returns gets the connection's events through event(),
+ * whose answer to CLOSING counts.
+ */
+typedef void *(*ngx_http_wsgate_cluster_watch_pt)(void *data,
+    ngx_http_wsgate_redis_t *rd, ngx_http_wsgate_redis_conf_t *conf,
+    void *node);
+
+void ngx_http_wsgate_cluster_watch(ngx_http_wsgate_cluster_t *cl,
+    ngx_http_wsgate_cluster_watch_pt watch,
+    ngx_http_wsgate_redis_event_pt event, void *data);
+
+/* the node serves slots by the map as last read (or told by MOVED) */
+ngx_uint_t ngx_http_wsgate_cluster_serves(void *node);
+
+/* the node's cluster has read a slot map */
+ngx_uint_t ngx_http_wsgate_cluster_mapped(void *node);
+
 
 #endif /* _NGX_HTTP_WSGATE_CLUSTER_H_INCLUDED_ */

@@ -459,12 +459,6 @@ ngx_http_wsgate_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
-    if (wmcf->cache && wmcf->redis->seeds) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "\"wsgate_cache\" does not work with "
-                           "\"wsgate_redis_cluster\" in this version");
-        return NGX_CONF_ERROR;
-    }
 
     if (wmcf->redis || wmcf->metrics_used) {
         wmcf->metrics = ngx_http_wsgate_metrics_init_conf(cf);
@@ -1210,20 +1204,24 @@ ngx_http_wsgate_init_process(ngx_cycle_t *cycle)
 
     if (wmcf->redis->seeds) {
         wmcf->cluster = ngx_http_wsgate_cluster_create(cycle, wmcf->redis);
-        return (wmcf->cluster == NULL) ? NGX_ERROR : NGX_OK;
-    }
+        if (wmcf->cluster == NULL) {
+            return NGX_ERROR;
+        }
 
-    wmcf->client = ngx_http_wsgate_redis_create(cycle, wmcf->redis,
-                                                "wsgate");
-    if (wmcf->client == NULL) {
-        return NGX_ERROR;
-    }
+    } else {
+        wmcf->client = ngx_http_wsgate_redis_create(cycle, wmcf->redis,
+                                                    "wsgate");
+        if (wmcf->client == NULL) {
+            return NGX_ERROR;
+        }
 
-    ngx_http_wsgate_redis_set_gauge(wmcf->client);
+        ngx_http_wsgate_redis_set_gauge(wmcf->client);
+    }
 
     if (wmcf->cache
         && ngx_http_wsgate_cache_init_process(wmcf->cache, cycle, wmcf->redis,
-                                              wmcf->client, &wmcf->key_prefix)
+                                              wmcf->client, wmcf->cluster,
+                                              &wmcf->key_prefix)
            != NGX_OK)
     {
         return NGX_ERROR;
