@@ -81,7 +81,8 @@ $(BUILD)/wsgate-token: redis/wsgate-token.c $(PURE_SRCS) $(wildcard module/*.h)
 	@mkdir -p $(BUILD)
 	$(CC) $(CFLAGS_T) -O2 -o $@ redis/wsgate-token.c \
 	    module/ngx_http_wsgate_token.c module/ngx_http_wsgate_uuid.c \
-	    module/ngx_http_wsgate_schema.c -lhiredis -lcrypto
+	    module/ngx_http_wsgate_schema.c module/ngx_http_wsgate_slot.c \
+	    -lhiredis -lcrypto
 
 unit: $(BUILD)/unit-tests
 

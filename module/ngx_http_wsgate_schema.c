@@ -7,6 +7,8 @@
  *     <prefix>sys:{<name>}:tokens    set   a system caller's token digests
  *     <prefix>ws:{<ws>}:regfail      hash  at_ms, status, reason, source
  *     <prefix>ws:{<ws>}:restart      string, the restart time in ms
+ *     <prefix>ws:{<ws>}:lock         string, wsgate-token's lock on a
+ *     <prefix>sys:{<name>}:lock      token set on a Redis Cluster
  *
  * "{...}" is the Redis Cluster hash tag: the keys of one workspace live
  * in one slot, so a script may touch several of them.
@@ -31,7 +33,9 @@ static const ngx_http_wsgate_key_shape_t  ngx_http_wsgate_keys[] = {
     { "ws:{", "}:tokens", 1 },          /* NGX_HTTP_WSGATE_KEY_WS_TOKENS */
     { "sys:{", "}:tokens", 0 },         /* NGX_HTTP_WSGATE_KEY_SYS_TOKENS */
     { "ws:{", "}:regfail", 1 },         /* NGX_HTTP_WSGATE_KEY_REGFAIL */
-    { "ws:{", "}:restart", 1 }          /* NGX_HTTP_WSGATE_KEY_RESTART */
+    { "ws:{", "}:restart", 1 },         /* NGX_HTTP_WSGATE_KEY_RESTART */
+    { "ws:{", "}:lock", 1 },            /* NGX_HTTP_WSGATE_KEY_WS_LOCK */
+    { "sys:{", "}:lock", 0 }            /* NGX_HTTP_WSGATE_KEY_SYS_LOCK */
 };
 
 

@@ -24,7 +24,9 @@ typedef enum {
     NGX_HTTP_WSGATE_KEY_WS_TOKENS,    /* id: a workspace UUID */
     NGX_HTTP_WSGATE_KEY_SYS_TOKENS,   /* id: a system caller's name */
     NGX_HTTP_WSGATE_KEY_REGFAIL,      /* id: a workspace UUID */
-    NGX_HTTP_WSGATE_KEY_RESTART       /* id: a workspace UUID */
+    NGX_HTTP_WSGATE_KEY_RESTART,      /* id: a workspace UUID */
+    NGX_HTTP_WSGATE_KEY_WS_LOCK,      /* id: a workspace UUID */
+    NGX_HTTP_WSGATE_KEY_SYS_LOCK      /* id: a system caller's name */
 } ngx_http_wsgate_key_e;
 
 

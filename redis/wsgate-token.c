@@ -29,6 +29,7 @@
 #include <openssl/rand.h>
 
 #include "ngx_http_wsgate_schema.h"
+#include "ngx_http_wsgate_slot.h"
 #include "ngx_http_wsgate_token.h"
 #include "ngx_http_wsgate_uuid.h"
 
@@ -59,6 +60,20 @@
 #define WSGATE_CLI_SHOWN_MAX       1024  /* an argument as messages show it */
 #define WSGATE_CLI_MESSAGE_MAX     2048
 
+/* --cluster */
+#define WSGATE_CLI_SEEDS_MAX       16
+#define WSGATE_CLI_NODES_MAX       256
+#define WSGATE_CLI_HOST_MAX        256
+#define WSGATE_CLI_REDIRECTS       16
+#define WSGATE_CLI_TX_MAX          3     /* commands in one MULTI/EXEC */
+#define WSGATE_CLI_LOCK_MS         30000 /* the token set lock's lease */
+#define WSGATE_CLI_LOCK_USE_MS     20000 /* no write under it after this */
+#define WSGATE_CLI_LOCK_WAIT_MS    5000  /* waiting for another writer's */
+
+#define WSGATE_CLI_UNLOCK_LUA                                                 \
+    "if redis.call('get', KEYS[1]) == ARGV[1] then "                          \
+    "return redis.call('del', KEYS[1]) end return 0"
+
 /* what a command accepts */
 #define WSGATE_CLI_WS              0x01   /* a workspace UUID */
 #define WSGATE_CLI_SYS             0x02   /* a system caller name */
@@ -77,6 +92,25 @@ typedef struct {
 } wsgate_cli_url_t;
 
 
+/* a Redis Cluster node */
+
+typedef struct {
+    char                        *host;
+    int                          port;
+    redisContext                *ctx;         /* NULL: not connected */
+    char                         addr[300];   /* for messages, no secret */
+} wsgate_cli_node_t;
+
+
+/* a command formatted for one node, and its name for messages */
+
+typedef struct {
+    char                        *buf;
+    int                          len;
+    char                         name[16];
+} wsgate_cli_cmd_t;
+
+
 typedef struct wsgate_cli_s  wsgate_cli_t;
 
 typedef int (*wsgate_cli_handler_pt)(wsgate_cli_t *cli);
@@ -85,6 +119,7 @@ typedef int (*wsgate_cli_handler_pt)(wsgate_cli_t *cli);
 typedef struct {
     const char                  *name;
     wsgate_cli_handler_pt        handler;
+    wsgate_cli_handler_pt        cluster_handler;
     unsigned                     accepts;
 } wsgate_cli_command_t;
 
@@ -102,6 +137,12 @@ struct wsgate_cli_s {
     redisContext                *ctx;
     const wsgate_cli_command_t  *command;
     const char                  *url_text;
+    const char                  *cluster_text;
+    wsgate_cli_node_t           *nodes;       /* the seeds first */
+    size_t                       nnodes;
+    size_t                       nseeds;
+    int16_t                     *slots;       /* a node per slot, or -1 */
+    long long                    locked_ms;   /* 0: no lock held */
     const char                  *prefix;
     size_t                       prefix_len;
     const char                  *system[WSGATE_CLI_SYSTEM_MAX];
@@ -114,6 +155,9 @@ struct wsgate_cli_s {
     char                         id[WSGATE_CLI_NAME_MAX + 1];
     char                         set_key[WSGATE_CLI_KEY_MAX];
     size_t                       set_key_len;
+    char                         lock_key[WSGATE_CLI_KEY_MAX];
+    size_t                       lock_key_len;
+    char                         lock_owner[33];
     unsigned                     is_system:1;
     unsigned                     quiet:1;
 };
@@ -139,12 +183,18 @@ static void wsgate_cli_error(const char *fmt, ...);
 
 static int wsgate_cli_connect(wsgate_cli_t *cli);
 static int wsgate_cli_io_error(wsgate_cli_t *cli, const char *what);
+static int wsgate_cli_ctx_io_error(redisContext *ctx, const char *addr,
+    const char *what);
 static redisReply *wsgate_cli_command(wsgate_cli_t *cli, const char *fmt,
     ...);
+static redisReply *wsgate_cli_vcommand(wsgate_cli_t *cli, redisContext *ctx,
+    const char *addr, const char *fmt, va_list args);
 static int wsgate_cli_auth_reply_unsafe(wsgate_cli_t *cli, const char *s);
 static int wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **r);
 static int wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set,
     int pttl);
+static int wsgate_cli_set_init(wsgate_cli_t *cli, wsgate_cli_set_t *set,
+    redisReply *r);
 static void wsgate_cli_set_free(wsgate_cli_set_t *set);
 static int wsgate_cli_append_issue(wsgate_cli_t *cli, const char *digest,
     long long now, int *queued);
@@ -165,29 +215,68 @@ static int wsgate_cli_rotate(wsgate_cli_t *cli);
 static int wsgate_cli_revoke(wsgate_cli_t *cli);
 static int wsgate_cli_mark_restart(wsgate_cli_t *cli);
 static int wsgate_cli_status(wsgate_cli_t *cli);
+static int wsgate_cli_status_read(wsgate_cli_t *cli, redisReply **result,
+    long long *live);
+static int wsgate_cli_status_check(const char *addr, redisReply *r);
+static void wsgate_cli_rotate_note(wsgate_cli_t *cli, long long grace,
+    size_t changed, size_t sooner);
+
+static int wsgate_cli_parse_seeds(wsgate_cli_t *cli, const char *s);
+static size_t wsgate_cli_span(const char *s, size_t len, const char *reject);
+static int wsgate_cli_node(wsgate_cli_t *cli, const char *host, size_t len,
+    int port);
+static int wsgate_cli_node_connect(wsgate_cli_t *cli,
+    wsgate_cli_node_t *node);
+static redisReply *wsgate_cli_node_command(wsgate_cli_t *cli,
+    wsgate_cli_node_t *node, const char *fmt, ...);
+static int wsgate_cli_cluster_connect(wsgate_cli_t *cli);
+static int wsgate_cli_cluster_slots(wsgate_cli_t *cli, size_t seed,
+    redisReply *r);
+static int wsgate_cli_cmd(wsgate_cli_cmd_t *cmd, const char *fmt, ...);
+static void wsgate_cli_cmd_free(wsgate_cli_cmd_t *cmd, size_t n);
+static redisReply *wsgate_cli_cluster_run(wsgate_cli_t *cli, uint16_t slot,
+    int tx, wsgate_cli_cmd_t *cmd, size_t n);
+static const char *wsgate_cli_run_what(size_t i, int asking, int tx,
+    wsgate_cli_cmd_t *cmd, size_t n);
+static int wsgate_cli_redirect(wsgate_cli_t *cli, wsgate_cli_node_t *from,
+    const char *err, int *asking, int *target, int attempt);
+static void wsgate_cli_replies_free(redisReply **rep, size_t n);
+static redisReply *wsgate_cli_cluster_command(wsgate_cli_t *cli,
+    const u_char *key, size_t len, const char *fmt, ...);
+static int wsgate_cli_lock(wsgate_cli_t *cli);
+static int wsgate_cli_lock_held(wsgate_cli_t *cli);
+static void wsgate_cli_unlock(wsgate_cli_t *cli);
+static int wsgate_cli_cluster_issue(wsgate_cli_t *cli);
+static int wsgate_cli_cluster_rotate(wsgate_cli_t *cli);
+static int wsgate_cli_cluster_revoke(wsgate_cli_t *cli);
+static int wsgate_cli_cluster_change(wsgate_cli_t *cli, int issue,
+    int revoke);
+static int wsgate_cli_cluster_status_read(wsgate_cli_t *cli,
+    redisReply **result, long long *live);
+static void wsgate_cli_cluster_free(wsgate_cli_t *cli);
 
 
 static const wsgate_cli_command_t  wsgate_cli_commands[] = {
 
-    { "issue", wsgate_cli_issue,
+    { "issue", wsgate_cli_issue, wsgate_cli_cluster_issue,
       WSGATE_CLI_WS|WSGATE_CLI_TTL },
 
-    { "rotate", wsgate_cli_rotate,
+    { "rotate", wsgate_cli_rotate, wsgate_cli_cluster_rotate,
       WSGATE_CLI_WS|WSGATE_CLI_SYS|WSGATE_CLI_GRACE|WSGATE_CLI_TTL },
 
-    { "revoke", wsgate_cli_revoke,
+    { "revoke", wsgate_cli_revoke, wsgate_cli_cluster_revoke,
       WSGATE_CLI_WS|WSGATE_CLI_SYS },
 
-    { "issue-system", wsgate_cli_issue,
+    { "issue-system", wsgate_cli_issue, wsgate_cli_cluster_issue,
       WSGATE_CLI_SYS|WSGATE_CLI_TTL },
 
-    { "mark-restart", wsgate_cli_mark_restart,
+    { "mark-restart", wsgate_cli_mark_restart, wsgate_cli_mark_restart,
       WSGATE_CLI_WS|WSGATE_CLI_GRACE },
 
-    { "status", wsgate_cli_status,
+    { "status", wsgate_cli_status, wsgate_cli_status,
       WSGATE_CLI_WS },
 
-    { NULL, NULL, 0 }
+    { NULL, NULL, NULL, 0 }
 };
 
 
@@ -199,6 +288,12 @@ static const char  *wsgate_cli_default_system[] = {
 /* the Redis password once the URL is parsed: no message ever shows it */
 
 static const char  *wsgate_cli_password;
+
+
+/* while set, a message is kept in wsgate_cli_muted_msg, not printed */
+
+static int          wsgate_cli_muted;
+static char         wsgate_cli_muted_msg[WSGATE_CLI_MESSAGE_MAX];
 
 
 int
@@ -218,6 +313,13 @@ main(int argc, char **argv)
     if (rc == -1) {
         rc = WSGATE_CLI_OK;
 
+    } else if (rc == WSGATE_CLI_OK && cli.nseeds != 0) {
+        rc = wsgate_cli_cluster_connect(&cli);
+
+        if (rc == WSGATE_CLI_OK) {
+            rc = cli.command->cluster_handler(&cli);
+        }
+
     } else if (rc == WSGATE_CLI_OK) {
         rc = wsgate_cli_connect(&cli);
 
@@ -229,6 +331,8 @@ main(int argc, char **argv)
     if (cli.ctx != NULL) {
         redisFree(cli.ctx);
     }
+
+    wsgate_cli_cluster_free(&cli);
 
     free(cli.url.host);
     free(cli.url.path);
@@ -329,7 +433,8 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
 #define wsgate_cli_is(name)                                                   \
     (len == sizeof(name) - 1 && strncmp(arg, name, len) == 0)
 
-        if (!wsgate_cli_is("--redis") && !wsgate_cli_is("--prefix")
+        if (!wsgate_cli_is("--redis") && !wsgate_cli_is("--cluster")
+            && !wsgate_cli_is("--prefix")
             && !wsgate_cli_is("--system-prefix") && !wsgate_cli_is("--grace")
             && !wsgate_cli_is("--ttl"))
         {
@@ -345,6 +450,9 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
 
         if (wsgate_cli_is("--redis")) {
             cli->url_text = value;
+
+        } else if (wsgate_cli_is("--cluster")) {
+            cli->cluster_text = value;
 
         } else if (wsgate_cli_is("--prefix")) {
 
@@ -469,6 +577,30 @@ wsgate_cli_parse_args(wsgate_cli_t *cli, int argc, char **argv)
     }
 
     wsgate_cli_password = cli->url.password;
+
+    /*
+     * A cluster: the seeds from --cluster or $WSGATE_REDIS_CLUSTER; the
+     * URL then gives only the credentials, and a cluster has only db 0.
+     */
+
+    if (cli->cluster_text == NULL) {
+        env = getenv("WSGATE_REDIS_CLUSTER");
+        cli->cluster_text = (env != NULL && env[0] != '\0') ? env : NULL;
+    }
+
+    if (cli->cluster_text == NULL) {
+        return WSGATE_CLI_OK;
+    }
+
+    if (cli->url.db != 0) {
+        wsgate_cli_error("a Redis Cluster has only db 0; the Redis URL "
+                         "names db %d", cli->url.db);
+        return WSGATE_CLI_USAGE;
+    }
+
+    if (wsgate_cli_parse_seeds(cli, cli->cluster_text) != 0) {
+        return WSGATE_CLI_USAGE;
+    }
 
     return WSGATE_CLI_OK;
 }
@@ -1145,6 +1277,11 @@ wsgate_cli_usage(FILE *f)
 "                       unix:///path/to.sock[?db=N&user=U&password=P];\n"
 "                       default $WSGATE_REDIS_URL, else\n"
 "                       " WSGATE_CLI_DEFAULT_URL "\n"
+"  --cluster H:P[,H:P...]\n"
+"                       a Redis Cluster, by its seed nodes (a host may be\n"
+"                       [IPv6]); default $WSGATE_REDIS_CLUSTER.  The URL\n"
+"                       (--redis) then gives only the user and password,\n"
+"                       and its db must be 0\n"
 "  --prefix P           key prefix, as wsgate_key_prefix (default "
                         WSGATE_CLI_DEFAULT_PREFIX ")\n"
 "  --system-prefix P    a system caller prefix, as wsgate_system_prefixes;\n"
@@ -1161,8 +1298,9 @@ wsgate_cli_usage(FILE *f)
 "\n"
 "A token goes to stdout alone on a line and nowhere else; Redis keeps only\n"
 "its sha256.  Exit status: 0 done; 1 Redis unreachable or an error (a\n"
-"change is one MULTI/EXEC: all of it or nothing was written); 2 bad usage\n"
-"or input, nothing written.  Commands: redis/README.md.\n", f);
+"change is one MULTI/EXEC: all of it or nothing was written; on a cluster\n"
+"a change is several parts, and running it again completes it); 2 bad\n"
+"usage or input, nothing written.  Commands: redis/README.md.\n", f);
 }
 
 
@@ -1188,6 +1326,11 @@ wsgate_cli_error(const char *fmt, ...)
 
     if (n < 0) {
         msg[0] = '\0';
+    }
+
+    if (wsgate_cli_muted) {
+        memcpy(wsgate_cli_muted_msg, msg, sizeof(msg));
+        return;
     }
 
     pw = wsgate_cli_password;
@@ -1290,11 +1433,19 @@ wsgate_cli_connect(wsgate_cli_t *cli)
 static int
 wsgate_cli_io_error(wsgate_cli_t *cli, const char *what)
 {
+    return wsgate_cli_ctx_io_error(cli->ctx, cli->url.addr, what);
+}
+
+
+static int
+wsgate_cli_ctx_io_error(redisContext *ctx, const char *addr,
+    const char *what)
+{
     const char  *reason;
 
-    reason = cli->ctx->errstr;
+    reason = ctx->errstr;
 
-    if (cli->ctx->err == REDIS_ERR_IO
+    if (ctx->err == REDIS_ERR_IO
         && (errno == EAGAIN || errno == EWOULDBLOCK))
     {
         reason = "timed out";
@@ -1303,7 +1454,7 @@ wsgate_cli_io_error(wsgate_cli_t *cli, const char *what)
         reason = "connection lost";
     }
 
-    wsgate_cli_error("redis %s: %s: %s", cli->url.addr, what, reason);
+    wsgate_cli_error("redis %s: %s: %s", addr, what, reason);
 
     return WSGATE_CLI_FAILED;
 }
@@ -1314,19 +1465,33 @@ wsgate_cli_io_error(wsgate_cli_t *cli, const char *what)
 static redisReply *
 wsgate_cli_command(wsgate_cli_t *cli, const char *fmt, ...)
 {
+    va_list      args;
+    redisReply  *r;
+
+    va_start(args, fmt);
+    r = wsgate_cli_vcommand(cli, cli->ctx, cli->url.addr, fmt, args);
+    va_end(args);
+
+    return r;
+}
+
+
+/* the same on any connection: ctx, named addr in messages */
+
+static redisReply *
+wsgate_cli_vcommand(wsgate_cli_t *cli, redisContext *ctx, const char *addr,
+    const char *fmt, va_list args)
+{
     char         name[32];
     size_t       n;
-    va_list      args;
     redisReply  *r;
 
     snprintf(name, sizeof(name), "%.*s", (int) strcspn(fmt, " "), fmt);
 
-    va_start(args, fmt);
-    r = redisvCommand(cli->ctx, fmt, args);
-    va_end(args);
+    r = redisvCommand(ctx, fmt, args);
 
     if (r == NULL) {
-        (void) wsgate_cli_io_error(cli, name);
+        (void) wsgate_cli_ctx_io_error(ctx, addr, name);
         return NULL;
     }
 
@@ -1338,13 +1503,12 @@ wsgate_cli_command(wsgate_cli_t *cli, const char *fmt, ...)
             n = strspn(r->str, "ABCDEFGHIJKLMNOPQRSTUVWXYZ");
 
             wsgate_cli_error("redis %s: AUTH: %.*s (the reply is not shown: "
-                             "it may quote the password)", cli->url.addr,
+                             "it may quote the password)", addr,
                              n != 0 ? (int) (n < 32 ? n : 32) : 5,
                              n != 0 ? r->str : "error");
 
         } else {
-            wsgate_cli_error("redis %s: %s: %s", cli->url.addr, name,
-                             r->str);
+            wsgate_cli_error("redis %s: %s: %s", addr, name, r->str);
         }
 
         freeReplyObject(r);
@@ -1481,6 +1645,7 @@ wsgate_cli_exec(wsgate_cli_t *cli, int queued, redisReply **result)
 static int
 wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
 {
+    int            rc;
     void          *reply;
     size_t         i, len;
     redisReply    *r, *e;
@@ -1520,40 +1685,9 @@ wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
         return WSGATE_CLI_FAILED;
     }
 
-    if (r->type != REDIS_REPLY_ARRAY) {
-        wsgate_cli_error("redis %s: SMEMBERS: unexpected reply",
-                         cli->url.addr);
-        freeReplyObject(r);
-        return WSGATE_CLI_FAILED;
-    }
-
-    set->reply = r;
-    set->n = r->elements;
-
-    set->digest = calloc(set->n + 1, sizeof(char *));
-    set->len = calloc(set->n + 1, sizeof(size_t));
-    set->pttl = calloc(set->n + 1, sizeof(long long));
-
-    if (set->digest == NULL || set->len == NULL || set->pttl == NULL) {
-        wsgate_cli_error("out of memory");
-        return WSGATE_CLI_FAILED;
-    }
-
-    for (i = 0; i < set->n; i++) {
-        e = r->element[i];
-
-        if (e->type != REDIS_REPLY_STRING) {
-            wsgate_cli_error("redis %s: SMEMBERS: unexpected reply",
-                             cli->url.addr);
-            return WSGATE_CLI_FAILED;
-        }
-
-        set->digest[i] = e->str;
-        set->len[i] = e->len;
-    }
-
-    if (!pttl) {
-        return WSGATE_CLI_OK;
+    rc = wsgate_cli_set_init(cli, set, r);
+    if (rc != WSGATE_CLI_OK || !pttl) {
+        return rc;
     }
 
     /* pipelined: one PTTL per token key */
@@ -1586,6 +1720,50 @@ wsgate_cli_set_read(wsgate_cli_t *cli, wsgate_cli_set_t *set, int pttl)
 
         set->pttl[i] = e->integer;
         freeReplyObject(e);
+    }
+
+    return WSGATE_CLI_OK;
+}
+
+
+/* the set's members from SMEMBERS' reply r, which set then owns */
+
+static int
+wsgate_cli_set_init(wsgate_cli_t *cli, wsgate_cli_set_t *set, redisReply *r)
+{
+    size_t       i;
+    redisReply  *e;
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        wsgate_cli_error("redis %s: SMEMBERS: unexpected reply",
+                         cli->url.addr);
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    set->reply = r;
+    set->n = r->elements;
+
+    set->digest = calloc(set->n + 1, sizeof(char *));
+    set->len = calloc(set->n + 1, sizeof(size_t));
+    set->pttl = calloc(set->n + 1, sizeof(long long));
+
+    if (set->digest == NULL || set->len == NULL || set->pttl == NULL) {
+        wsgate_cli_error("out of memory");
+        return WSGATE_CLI_FAILED;
+    }
+
+    for (i = 0; i < set->n; i++) {
+        e = r->element[i];
+
+        if (e->type != REDIS_REPLY_STRING) {
+            wsgate_cli_error("redis %s: SMEMBERS: unexpected reply",
+                             cli->url.addr);
+            return WSGATE_CLI_FAILED;
+        }
+
+        set->digest[i] = e->str;
+        set->len[i] = e->len;
     }
 
     return WSGATE_CLI_OK;
@@ -1952,22 +2130,8 @@ wsgate_cli_rotate(wsgate_cli_t *cli)
 
         rc = wsgate_cli_print_token(token);
 
-        if (rc == WSGATE_CLI_OK && !cli->quiet) {
-
-            if (grace == 0) {
-                wsgate_cli_error("revoked %d old token(s) of %s",
-                                 (int) changed, cli->id);
-
-            } else if (sooner == 0) {
-                wsgate_cli_error("%d old token(s) of %s stop working in "
-                                 "%lld ms", (int) changed, cli->id, grace);
-
-            } else {
-                wsgate_cli_error("%d old token(s) of %s stop working in "
-                                 "%lld ms, %d more already expire sooner",
-                                 (int) changed, cli->id, grace,
-                                 (int) sooner);
-            }
+        if (rc == WSGATE_CLI_OK) {
+            wsgate_cli_rotate_note(cli, grace, changed, sooner);
         }
 
         goto done;
@@ -1983,6 +2147,32 @@ done:
     wsgate_cli_set_free(&set);
 
     return rc;
+}
+
+
+/* on stderr, after a rotation: what became of the old tokens */
+
+static void
+wsgate_cli_rotate_note(wsgate_cli_t *cli, long long grace, size_t changed,
+    size_t sooner)
+{
+    if (cli->quiet) {
+        return;
+    }
+
+    if (grace == 0) {
+        wsgate_cli_error("revoked %d old token(s) of %s", (int) changed,
+                         cli->id);
+
+    } else if (sooner == 0) {
+        wsgate_cli_error("%d old token(s) of %s stop working in %lld ms",
+                         (int) changed, cli->id, grace);
+
+    } else {
+        wsgate_cli_error("%d old token(s) of %s stop working in %lld ms, "
+                         "%d more already expire sooner", (int) changed,
+                         cli->id, grace, (int) sooner);
+    }
 }
 
 
@@ -2084,8 +2274,15 @@ wsgate_cli_mark_restart(wsgate_cli_t *cli)
 
     now = wsgate_cli_now_ms();
 
-    r = wsgate_cli_command(cli, "SET %b %lld PX %lld", key, len, now,
-                           cli->grace_ms);
+    if (cli->nseeds != 0) {
+        r = wsgate_cli_cluster_command(cli, key, len, "SET %b %lld PX %lld",
+                                       key, len, now, cli->grace_ms);
+
+    } else {
+        r = wsgate_cli_command(cli, "SET %b %lld PX %lld", key, len, now,
+                               cli->grace_ms);
+    }
+
     if (r == NULL) {
         return WSGATE_CLI_FAILED;
     }
@@ -2108,90 +2305,24 @@ wsgate_cli_mark_restart(wsgate_cli_t *cli)
 static int
 wsgate_cli_status(wsgate_cli_t *cli)
 {
-    int            rc, state;
-    void          *reply;
-    size_t         i, len;
-    long long      restart, live;
-    redisReply    *r, *regfail, *rs, *members, *e, *at_ms;
-    const u_char  *key;
+    int          rc, state;
+    size_t       i;
+    long long    restart, live;
+    redisReply  *r, *regfail, *rs, *at_ms;
 
-    redisAppendCommand(cli->ctx, "MULTI");
+    if (cli->nseeds != 0) {
+        rc = wsgate_cli_cluster_status_read(cli, &r, &live);
 
-    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_REGFAIL, cli->id,
-                         strlen(cli->id), &len);
-    if (key == NULL) {
-        return WSGATE_CLI_FAILED;
+    } else {
+        rc = wsgate_cli_status_read(cli, &r, &live);
     }
 
-    redisAppendCommand(cli->ctx, "HGETALL %b", key, len);
-
-    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_RESTART, cli->id,
-                         strlen(cli->id), &len);
-    if (key == NULL) {
-        return WSGATE_CLI_FAILED;
-    }
-
-    redisAppendCommand(cli->ctx, "GET %b", key, len);
-    redisAppendCommand(cli->ctx, "SMEMBERS %b", cli->set_key,
-                       cli->set_key_len);
-    redisAppendCommand(cli->ctx, "EXEC");
-
-    rc = wsgate_cli_exec(cli, 3, &r);
     if (rc != WSGATE_CLI_OK) {
         return WSGATE_CLI_FAILED;
     }
 
     regfail = r->element[0];
     rs = r->element[1];
-    members = r->element[2];
-
-    if (regfail->type != REDIS_REPLY_ARRAY
-        || members->type != REDIS_REPLY_ARRAY
-        || (rs->type != REDIS_REPLY_STRING && rs->type != REDIS_REPLY_NIL))
-    {
-        wsgate_cli_error("redis %s: EXEC: unexpected reply", cli->url.addr);
-        freeReplyObject(r);
-        return WSGATE_CLI_FAILED;
-    }
-
-    /* live tokens: one EXISTS per digest in the set, pipelined */
-
-    live = 0;
-
-    for (i = 0; i < members->elements; i++) {
-        e = members->element[i];
-
-        key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN, e->str, e->len,
-                             &len);
-        if (key == NULL) {
-            freeReplyObject(r);
-            return WSGATE_CLI_FAILED;
-        }
-
-        redisAppendCommand(cli->ctx, "EXISTS %b", key, len);
-    }
-
-    for (i = 0; i < members->elements; i++) {
-
-        if (redisGetReply(cli->ctx, &reply) != REDIS_OK) {
-            freeReplyObject(r);
-            return wsgate_cli_io_error(cli, "EXISTS");
-        }
-
-        e = reply;
-
-        if (e->type != REDIS_REPLY_INTEGER) {
-            wsgate_cli_error("redis %s: EXISTS: %s", cli->url.addr,
-                             e->type == REDIS_REPLY_ERROR
-                             ? e->str : "unexpected reply");
-            freeReplyObject(e);
-            freeReplyObject(r);
-            return WSGATE_CLI_FAILED;
-        }
-
-        live += e->integer;
-        freeReplyObject(e);
-    }
 
     /* the state */
 
@@ -2246,6 +2377,137 @@ wsgate_cli_status(wsgate_cli_t *cli)
     }
 
     return WSGATE_CLI_OK;
+}
+
+
+/* the state's keys in one MULTI/EXEC, then one EXISTS per set member */
+
+static int
+wsgate_cli_status_read(wsgate_cli_t *cli, redisReply **result,
+    long long *live)
+{
+    int            rc;
+    void          *reply;
+    size_t         i, len;
+    redisReply    *r, *members, *e;
+    const u_char  *key;
+
+    redisAppendCommand(cli->ctx, "MULTI");
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_REGFAIL, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    redisAppendCommand(cli->ctx, "HGETALL %b", key, len);
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_RESTART, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    redisAppendCommand(cli->ctx, "GET %b", key, len);
+    redisAppendCommand(cli->ctx, "SMEMBERS %b", cli->set_key,
+                       cli->set_key_len);
+    redisAppendCommand(cli->ctx, "EXEC");
+
+    rc = wsgate_cli_exec(cli, 3, &r);
+    if (rc != WSGATE_CLI_OK) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    if (wsgate_cli_status_check(cli->url.addr, r) != WSGATE_CLI_OK) {
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    members = r->element[2];
+
+    /* live tokens: one EXISTS per digest in the set, pipelined */
+
+    *live = 0;
+
+    for (i = 0; i < members->elements; i++) {
+        e = members->element[i];
+
+        key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN, e->str, e->len,
+                             &len);
+        if (key == NULL) {
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+
+        redisAppendCommand(cli->ctx, "EXISTS %b", key, len);
+    }
+
+    for (i = 0; i < members->elements; i++) {
+
+        if (redisGetReply(cli->ctx, &reply) != REDIS_OK) {
+            freeReplyObject(r);
+            return wsgate_cli_io_error(cli, "EXISTS");
+        }
+
+        e = reply;
+
+        if (e->type != REDIS_REPLY_INTEGER) {
+            wsgate_cli_error("redis %s: EXISTS: %s", cli->url.addr,
+                             e->type == REDIS_REPLY_ERROR
+                             ? e->str : "unexpected reply");
+            freeReplyObject(e);
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+
+        *live += e->integer;
+        freeReplyObject(e);
+    }
+
+    *result = r;
+
+    return WSGATE_CLI_OK;
+}
+
+
+/* EXEC's reply to HGETALL, GET, SMEMBERS has the shapes status reads */
+
+static int
+wsgate_cli_status_check(const char *addr, redisReply *r)
+{
+    size_t       i;
+    redisReply  *regfail, *rs, *members;
+
+    regfail = r->element[0];
+    rs = r->element[1];
+    members = r->element[2];
+
+    if (regfail->type != REDIS_REPLY_ARRAY
+        || members->type != REDIS_REPLY_ARRAY
+        || (rs->type != REDIS_REPLY_STRING && rs->type != REDIS_REPLY_NIL))
+    {
+        goto invalid;
+    }
+
+    for (i = 0; i < regfail->elements; i++) {
+        if (regfail->element[i]->type != REDIS_REPLY_STRING) {
+            goto invalid;
+        }
+    }
+
+    for (i = 0; i < members->elements; i++) {
+        if (members->element[i]->type != REDIS_REPLY_STRING) {
+            goto invalid;
+        }
+    }
+
+    return WSGATE_CLI_OK;
+
+invalid:
+
+    wsgate_cli_error("redis %s: EXEC: unexpected reply", addr);
+
+    return WSGATE_CLI_FAILED;
 }
 
 
@@ -2347,4 +2609,1236 @@ wsgate_cli_json_field(redisReply *hash, const char *name, int number)
     }
 
     putchar('"');
+}
+
+
+/*
+ * --cluster: "host:port[,host:port...]", a host in [] for IPv6, the port
+ * 6379 when none is given.  The seeds become the first nodes.
+ */
+
+static int
+wsgate_cli_parse_seeds(wsgate_cli_t *cli, const char *s)
+{
+    int          port;
+    long         n;
+    char         shown[WSGATE_CLI_SHOWN_MAX];
+    size_t       len, hlen, count;
+    const char  *p, *end, *host, *colon, *rb;
+
+    p = s;
+    count = 0;
+
+    for ( ;; ) {
+        end = strchr(p, ',');
+        len = (end != NULL) ? (size_t) (end - p) : strlen(p);
+
+        if (len == 0) {
+            goto invalid;
+        }
+
+        port = 6379;
+
+        if (*p == '[') {
+            host = p + 1;
+            rb = memchr(p, ']', len);
+
+            if (rb == NULL || rb == host) {
+                goto invalid;
+            }
+
+            hlen = rb - host;
+            colon = (rb + 1 < p + len) ? rb + 1 : NULL;
+
+            if (colon != NULL && *colon != ':') {
+                goto invalid;
+            }
+
+        } else {
+            host = p;
+            colon = memchr(p, ':', len);
+            hlen = (colon != NULL) ? (size_t) (colon - p) : len;
+        }
+
+        if (colon != NULL) {
+            if (wsgate_cli_parse_int(colon + 1, p + len - colon - 1, 65535,
+                                     &n)
+                != 0 || n == 0)
+            {
+                goto invalid;
+            }
+
+            port = (int) n;
+        }
+
+        if (hlen == 0 || hlen >= WSGATE_CLI_HOST_MAX
+            || wsgate_cli_span(host, hlen, "/?#@[] ,") != hlen)
+        {
+            goto invalid;
+        }
+
+        if (++count > WSGATE_CLI_SEEDS_MAX) {
+            wsgate_cli_error("too many --cluster seeds (at most %d)",
+                             WSGATE_CLI_SEEDS_MAX);
+            return -1;
+        }
+
+        if (wsgate_cli_node(cli, host, hlen, port) < 0) {
+            return -1;
+        }
+
+        cli->nseeds = cli->nnodes;
+
+        if (end == NULL) {
+            return 0;
+        }
+
+        p = end + 1;
+    }
+
+invalid:
+
+    wsgate_cli_error("invalid --cluster \"%s\" (expected "
+                     "host:port[,host:port...]; credentials go in the "
+                     "--redis URL)",
+                     wsgate_cli_redact_arg(s, shown, sizeof(shown)));
+
+    return -1;
+}
+
+
+/* how many of the len bytes at s come before one of reject */
+
+static size_t
+wsgate_cli_span(const char *s, size_t len, const char *reject)
+{
+    size_t  i;
+
+    for (i = 0; i < len; i++) {
+        if (s[i] == '\0' || strchr(reject, s[i]) != NULL) {
+            break;
+        }
+    }
+
+    return i;
+}
+
+
+/* the index of the node host:port, added if new; -1 when out of room */
+
+static int
+wsgate_cli_node(wsgate_cli_t *cli, const char *host, size_t len, int port)
+{
+    size_t              i;
+    wsgate_cli_node_t  *node;
+
+    for (i = 0; i < cli->nnodes; i++) {
+        node = &cli->nodes[i];
+
+        if (node->port == port && strlen(node->host) == len
+            && strncmp(node->host, host, len) == 0)
+        {
+            return (int) i;
+        }
+    }
+
+    if (cli->nodes == NULL) {
+        cli->nodes = calloc(WSGATE_CLI_NODES_MAX, sizeof(wsgate_cli_node_t));
+        if (cli->nodes == NULL) {
+            wsgate_cli_error("out of memory");
+            return -1;
+        }
+    }
+
+    if (cli->nnodes == WSGATE_CLI_NODES_MAX || len >= WSGATE_CLI_HOST_MAX) {
+        wsgate_cli_error("redis cluster: more than %d nodes, or a host name "
+                         "too long", WSGATE_CLI_NODES_MAX);
+        return -1;
+    }
+
+    node = &cli->nodes[cli->nnodes];
+
+    node->host = strndup(host, len);
+    if (node->host == NULL) {
+        wsgate_cli_error("out of memory");
+        return -1;
+    }
+
+    node->port = port;
+
+    snprintf(node->addr, sizeof(node->addr),
+             memchr(host, ':', len) != NULL ? "%s[%s]:%d" : "%s%s:%d",
+             (cli->url.user != NULL || cli->url.password != NULL)
+             ? "***@" : "", node->host, port);
+
+    return (int) cli->nnodes++;
+}
+
+
+/* a connection to the node, with AUTH as --redis gives it */
+
+static int
+wsgate_cli_node_connect(wsgate_cli_t *cli, wsgate_cli_node_t *node)
+{
+    redisReply        *r;
+    struct timeval     tv;
+    wsgate_cli_url_t  *u;
+
+    if (node->ctx != NULL) {
+        return WSGATE_CLI_OK;
+    }
+
+    u = &cli->url;
+
+    tv.tv_sec = WSGATE_CLI_CONNECT_MS / 1000;
+    tv.tv_usec = (WSGATE_CLI_CONNECT_MS % 1000) * 1000;
+
+    node->ctx = redisConnectWithTimeout(node->host, node->port, tv);
+
+    if (node->ctx == NULL || node->ctx->err) {
+        wsgate_cli_error("cannot connect to redis %s: %s", node->addr,
+                         node->ctx != NULL ? node->ctx->errstr
+                                           : "out of memory");
+        goto failed;
+    }
+
+    tv.tv_sec = WSGATE_CLI_COMMAND_MS / 1000;
+    tv.tv_usec = (WSGATE_CLI_COMMAND_MS % 1000) * 1000;
+
+    if (redisSetTimeout(node->ctx, tv) != REDIS_OK) {
+        (void) wsgate_cli_ctx_io_error(node->ctx, node->addr, "connect");
+        goto failed;
+    }
+
+    if (u->password != NULL) {
+
+        if (u->user != NULL) {
+            r = wsgate_cli_node_command(cli, node, "AUTH %s %s", u->user,
+                                        u->password);
+
+        } else {
+            r = wsgate_cli_node_command(cli, node, "AUTH %s", u->password);
+        }
+
+        if (r == NULL) {
+            goto failed;
+        }
+
+        freeReplyObject(r);
+    }
+
+    return WSGATE_CLI_OK;
+
+failed:
+
+    if (node->ctx != NULL) {
+        redisFree(node->ctx);
+        node->ctx = NULL;
+    }
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+static redisReply *
+wsgate_cli_node_command(wsgate_cli_t *cli, wsgate_cli_node_t *node,
+    const char *fmt, ...)
+{
+    va_list      args;
+    redisReply  *r;
+
+    va_start(args, fmt);
+    r = wsgate_cli_vcommand(cli, node->ctx, node->addr, fmt, args);
+    va_end(args);
+
+    return r;
+}
+
+
+/*
+ * The slot map from the first seed that answers CLUSTER SLOTS.  Until one
+ * does, the seeds' failures are kept quiet: only the last is printed.
+ */
+
+static int
+wsgate_cli_cluster_connect(wsgate_cli_t *cli)
+{
+    int          rc;
+    size_t       i;
+    redisReply  *r;
+
+    cli->slots = malloc(NGX_HTTP_WSGATE_SLOTS * sizeof(int16_t));
+    if (cli->slots == NULL) {
+        wsgate_cli_error("out of memory");
+        return WSGATE_CLI_FAILED;
+    }
+
+    rc = WSGATE_CLI_FAILED;
+    wsgate_cli_muted = 1;
+
+    for (i = 0; i < cli->nseeds; i++) {
+
+        if (wsgate_cli_node_connect(cli, &cli->nodes[i]) != WSGATE_CLI_OK) {
+            continue;
+        }
+
+        r = wsgate_cli_node_command(cli, &cli->nodes[i], "CLUSTER SLOTS");
+        if (r == NULL) {
+            continue;
+        }
+
+        rc = wsgate_cli_cluster_slots(cli, i, r);
+
+        freeReplyObject(r);
+
+        if (rc == WSGATE_CLI_OK) {
+            break;
+        }
+    }
+
+    wsgate_cli_muted = 0;
+
+    if (rc != WSGATE_CLI_OK) {
+        wsgate_cli_error("%s%s", wsgate_cli_muted_msg,
+                         cli->nseeds > 1 ? " (and every other seed failed)"
+                                         : "");
+    }
+
+    return rc;
+}
+
+
+/*
+ * CLUSTER SLOTS: [start, end, [host, port, id, ...], replicas...] per
+ * range.  A master named "" or "?" (its address unknown to itself) is on
+ * the host of the seed that answered.
+ */
+
+static int
+wsgate_cli_cluster_slots(wsgate_cli_t *cli, size_t seed, redisReply *r)
+{
+    int          node;
+    size_t       i, s, len;
+    long long    start, end;
+    redisReply  *e, *m;
+    const char  *host;
+
+    for (s = 0; s < NGX_HTTP_WSGATE_SLOTS; s++) {
+        cli->slots[s] = -1;
+    }
+
+    if (r->type != REDIS_REPLY_ARRAY) {
+        goto invalid;
+    }
+
+    for (i = 0; i < r->elements; i++) {
+        e = r->element[i];
+
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3
+            || e->element[0]->type != REDIS_REPLY_INTEGER
+            || e->element[1]->type != REDIS_REPLY_INTEGER
+            || e->element[2]->type != REDIS_REPLY_ARRAY
+            || e->element[2]->elements < 2)
+        {
+            goto invalid;
+        }
+
+        start = e->element[0]->integer;
+        end = e->element[1]->integer;
+        m = e->element[2];
+
+        if (start < 0 || end < start || end >= NGX_HTTP_WSGATE_SLOTS
+            || m->element[0]->type != REDIS_REPLY_STRING
+            || m->element[1]->type != REDIS_REPLY_INTEGER
+            || m->element[1]->integer < 1 || m->element[1]->integer > 65535)
+        {
+            goto invalid;
+        }
+
+        host = m->element[0]->str;
+        len = m->element[0]->len;
+
+        if (len == 0 || (len == 1 && host[0] == '?')) {
+            host = cli->nodes[seed].host;
+            len = strlen(host);
+        }
+
+        node = wsgate_cli_node(cli, host, len, (int) m->element[1]->integer);
+        if (node < 0) {
+            return WSGATE_CLI_FAILED;
+        }
+
+        for (s = start; s <= (size_t) end; s++) {
+            cli->slots[s] = (int16_t) node;
+        }
+    }
+
+    return WSGATE_CLI_OK;
+
+invalid:
+
+    wsgate_cli_error("redis %s: CLUSTER SLOTS: unexpected reply",
+                     cli->nodes[seed].addr);
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+/* a command formatted for hiredis; name (its first word) for messages */
+
+static int
+wsgate_cli_cmd(wsgate_cli_cmd_t *cmd, const char *fmt, ...)
+{
+    va_list  args;
+
+    snprintf(cmd->name, sizeof(cmd->name), "%.*s",
+             (int) strcspn(fmt, " "), fmt);
+
+    va_start(args, fmt);
+    cmd->len = redisvFormatCommand(&cmd->buf, fmt, args);
+    va_end(args);
+
+    if (cmd->len < 0) {
+        cmd->buf = NULL;
+        wsgate_cli_error("out of memory");
+        return -1;
+    }
+
+    return 0;
+}
+
+
+static void
+wsgate_cli_cmd_free(wsgate_cli_cmd_t *cmd, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (cmd[i].buf != NULL) {
+            redisFreeCommand(cmd[i].buf);
+            cmd[i].buf = NULL;
+        }
+    }
+}
+
+
+/*
+ * Runs one command (tx == 0) or the n commands as one MULTI/EXEC on the
+ * node that serves slot, and returns the command's reply or EXEC's array.
+ * -MOVED: the map learns the slot's new node, and the command goes there;
+ * -ASK: it goes to the node named, after ASKING, the map unchanged;
+ * -TRYAGAIN (a slot in migration): again after a short pause.  A queued
+ * command redirected aborts the transaction, so it is run again whole.
+ * Any other error (-CLUSTERDOWN among them) is printed, and NULL returned.
+ */
+
+static redisReply *
+wsgate_cli_cluster_run(wsgate_cli_t *cli, uint16_t slot, int tx,
+    wsgate_cli_cmd_t *cmd, size_t n)
+{
+    int                 asking, target, redirected;
+    char                last[600];
+    void               *reply;
+    size_t              i, k, nrep;
+    redisReply         *rep[WSGATE_CLI_TX_MAX + 3], *r;
+    wsgate_cli_node_t  *node;
+
+    if (n == 0 || n > WSGATE_CLI_TX_MAX || (!tx && n != 1)) {
+        wsgate_cli_error("internal error: %d commands", (int) n);
+        return NULL;
+    }
+
+    asking = 0;
+    target = -1;
+    last[0] = '\0';
+
+    for (k = 0; k < WSGATE_CLI_REDIRECTS; k++) {
+
+        if (target >= 0) {
+            node = &cli->nodes[target];
+
+        } else {
+            node = &cli->nodes[cli->slots[slot] >= 0 ? cli->slots[slot] : 0];
+        }
+
+        if (wsgate_cli_node_connect(cli, node) != WSGATE_CLI_OK) {
+            return NULL;
+        }
+
+        if (asking) {
+            redisAppendCommand(node->ctx, "ASKING");
+        }
+
+        if (tx) {
+            redisAppendCommand(node->ctx, "MULTI");
+        }
+
+        for (i = 0; i < n; i++) {
+            redisAppendFormattedCommand(node->ctx, cmd[i].buf, cmd[i].len);
+        }
+
+        if (tx) {
+            redisAppendCommand(node->ctx, "EXEC");
+        }
+
+        nrep = asking + tx + n + tx;
+
+        for (i = 0; i < nrep; i++) {
+
+            if (redisGetReply(node->ctx, &reply) != REDIS_OK) {
+                (void) wsgate_cli_ctx_io_error(node->ctx, node->addr,
+                                               wsgate_cli_run_what(i, asking,
+                                                                   tx, cmd,
+                                                                   n));
+                redisFree(node->ctx);
+                node->ctx = NULL;
+                wsgate_cli_replies_free(rep, i);
+                return NULL;
+            }
+
+            rep[i] = reply;
+        }
+
+        /* the first redirection decides */
+
+        redirected = 0;
+
+        for (i = 0; i < nrep && !redirected; i++) {
+            r = rep[i];
+
+            if (r->type != REDIS_REPLY_ERROR) {
+                continue;
+            }
+
+            snprintf(last, sizeof(last), "%s: %s: %.200s", node->addr,
+                     wsgate_cli_run_what(i, asking, tx, cmd, n), r->str);
+
+            redirected = wsgate_cli_redirect(cli, node, r->str, &asking,
+                                             &target, (int) k);
+            if (redirected == -1) {
+                wsgate_cli_replies_free(rep, nrep);
+                return NULL;
+            }
+        }
+
+        if (redirected) {
+            wsgate_cli_replies_free(rep, nrep);
+            continue;
+        }
+
+        /* no redirection: any error is the answer */
+
+        for (i = 0; i < nrep; i++) {
+            r = rep[i];
+
+            if (r->type == REDIS_REPLY_ERROR
+                || (tx && i == nrep - 1 && r->type != REDIS_REPLY_ARRAY))
+            {
+                wsgate_cli_error("redis %s: %s: %s", node->addr,
+                                 wsgate_cli_run_what(i, asking, tx, cmd, n),
+                                 r->type == REDIS_REPLY_ERROR
+                                 ? r->str : "unexpected reply");
+                wsgate_cli_replies_free(rep, nrep);
+                return NULL;
+            }
+        }
+
+        r = rep[nrep - 1];
+        rep[nrep - 1] = NULL;
+        wsgate_cli_replies_free(rep, nrep);
+
+        if (tx) {
+            if (r->elements != n) {
+                wsgate_cli_error("redis %s: EXEC: unexpected reply",
+                                 node->addr);
+                freeReplyObject(r);
+                return NULL;
+            }
+
+            for (i = 0; i < n; i++) {
+                if (r->element[i]->type == REDIS_REPLY_ERROR) {
+                    wsgate_cli_error("redis %s: EXEC: %s: %s", node->addr,
+                                     cmd[i].name, r->element[i]->str);
+                    freeReplyObject(r);
+                    return NULL;
+                }
+            }
+        }
+
+        return r;
+    }
+
+    wsgate_cli_error("redis %s (slot %d, gave up after %d attempts)", last,
+                     (int) slot, WSGATE_CLI_REDIRECTS);
+
+    return NULL;
+}
+
+
+/* the name of the i-th command sent by wsgate_cli_cluster_run() */
+
+static const char *
+wsgate_cli_run_what(size_t i, int asking, int tx, wsgate_cli_cmd_t *cmd,
+    size_t n)
+{
+    if (asking) {
+        if (i == 0) {
+            return "ASKING";
+        }
+
+        i--;
+    }
+
+    if (tx) {
+        if (i == 0) {
+            return "MULTI";
+        }
+
+        i--;
+    }
+
+    return (i < n) ? cmd[i].name : "EXEC";
+}
+
+
+/*
+ * An error reply: 1 when it redirects (MOVED, ASK) or asks to wait
+ * (TRYAGAIN), with *asking and *target (the node to send to, -1 for the
+ * map's) set for the next attempt; 0 when it is an answer; -1 on a
+ * redirection that cannot be followed.
+ */
+
+static int
+wsgate_cli_redirect(wsgate_cli_t *cli, wsgate_cli_node_t *from,
+    const char *err, int *asking, int *target, int attempt)
+{
+    int          moved, node;
+    long         slot, port;
+    char        *end;
+    size_t       len;
+    const char  *p, *colon, *host;
+
+    if (strncmp(err, "TRYAGAIN", 8) == 0) {
+        /* about 10, 20, ... ms: a slot's keys move in milliseconds */
+        *asking = 0;
+        *target = -1;
+        wsgate_cli_backoff(4 * (attempt + 1));
+        return 1;
+    }
+
+    if (strncmp(err, "MOVED ", 6) == 0) {
+        moved = 1;
+        p = err + 6;
+
+    } else if (strncmp(err, "ASK ", 4) == 0) {
+        moved = 0;
+        p = err + 4;
+
+    } else {
+        return 0;
+    }
+
+    /* "<slot> <host>:<port>"; an IPv6 host is not bracketed */
+
+    slot = strtol(p, &end, 10);
+
+    if (end == p || *end != ' ' || slot < 0
+        || slot >= NGX_HTTP_WSGATE_SLOTS)
+    {
+        goto invalid;
+    }
+
+    host = end + 1;
+    colon = strrchr(host, ':');
+
+    if (colon == NULL) {
+        goto invalid;
+    }
+
+    len = colon - host;
+
+    if (wsgate_cli_parse_int(colon + 1, strlen(colon + 1), 65535, &port)
+        != 0 || port == 0)
+    {
+        goto invalid;
+    }
+
+    if (len == 0) {
+        host = from->host;
+        len = strlen(host);
+    }
+
+    node = wsgate_cli_node(cli, host, len, (int) port);
+    if (node < 0) {
+        return -1;
+    }
+
+    if (moved) {
+        cli->slots[slot] = (int16_t) node;
+    }
+
+    *target = node;
+    *asking = !moved;
+
+    return 1;
+
+invalid:
+
+    wsgate_cli_error("redis %s: cannot follow \"%s\"", from->addr, err);
+
+    return -1;
+}
+
+
+static void
+wsgate_cli_replies_free(redisReply **rep, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (rep[i] != NULL) {
+            freeReplyObject(rep[i]);
+        }
+    }
+}
+
+
+/* one command about key, on the node serving its slot */
+
+static redisReply *
+wsgate_cli_cluster_command(wsgate_cli_t *cli, const u_char *key, size_t len,
+    const char *fmt, ...)
+{
+    va_list           args;
+    redisReply       *r;
+    wsgate_cli_cmd_t  cmd;
+
+    snprintf(cmd.name, sizeof(cmd.name), "%.*s",
+             (int) strcspn(fmt, " "), fmt);
+
+    va_start(args, fmt);
+    cmd.len = redisvFormatCommand(&cmd.buf, fmt, args);
+    va_end(args);
+
+    if (cmd.len < 0) {
+        wsgate_cli_error("out of memory");
+        return NULL;
+    }
+
+    r = wsgate_cli_cluster_run(cli, ngx_http_wsgate_slot(key, len), 0, &cmd,
+                               1);
+
+    redisFreeCommand(cmd.buf);
+
+    return r;
+}
+
+
+/*
+ * The lock of the token set: SET NX PX in the set's own slot, with a
+ * random owner, tried for up to WSGATE_CLI_LOCK_WAIT_MS.  It serialises
+ * the writers of one workspace (or system caller) as WATCH does on one
+ * node; see redis/README.md, "Redis Cluster".
+ */
+
+static int
+wsgate_cli_lock(wsgate_cli_t *cli)
+{
+    int            attempt;
+    size_t         len;
+    u_char         raw[16];
+    long long      start;
+    redisReply    *r;
+    const u_char  *key;
+
+    if (RAND_bytes(raw, sizeof(raw)) != 1) {
+        wsgate_cli_error("RAND_bytes() failed");
+        return WSGATE_CLI_FAILED;
+    }
+
+    *ngx_http_wsgate_hex_dump((u_char *) cli->lock_owner, raw, sizeof(raw))
+        = '\0';
+
+    key = wsgate_cli_key(cli, cli->is_system ? NGX_HTTP_WSGATE_KEY_SYS_LOCK
+                                             : NGX_HTTP_WSGATE_KEY_WS_LOCK,
+                         cli->id, strlen(cli->id), &len);
+    if (key == NULL) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    memcpy(cli->lock_key, key, len);
+    cli->lock_key[len] = '\0';
+    cli->lock_key_len = len;
+
+    start = wsgate_cli_now_ms();
+
+    for (attempt = 0; /* void */; attempt++) {
+
+        r = wsgate_cli_cluster_command(cli, (u_char *) cli->lock_key, len,
+                                       "SET %b %s NX PX %d", cli->lock_key,
+                                       len, cli->lock_owner,
+                                       WSGATE_CLI_LOCK_MS);
+        if (r == NULL) {
+            return WSGATE_CLI_FAILED;
+        }
+
+        if (r->type == REDIS_REPLY_STATUS) {
+            freeReplyObject(r);
+            cli->locked_ms = wsgate_cli_now_ms();
+            return WSGATE_CLI_OK;
+        }
+
+        freeReplyObject(r);
+
+        if (wsgate_cli_now_ms() - start >= WSGATE_CLI_LOCK_WAIT_MS) {
+            break;
+        }
+
+        wsgate_cli_backoff(attempt < 10 ? attempt + 1 : 10);
+    }
+
+    r = wsgate_cli_cluster_command(cli, (u_char *) cli->lock_key, len,
+                                   "PTTL %b", cli->lock_key, len);
+
+    wsgate_cli_error("%s is being changed by another writer: %s is taken "
+                     "(for %lld ms more); nothing written", cli->set_key,
+                     cli->lock_key, wsgate_cli_reply_int(r));
+
+    if (r != NULL) {
+        freeReplyObject(r);
+    }
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+/*
+ * Every write under the lock is checked against its lease: none is sent
+ * later than WSGATE_CLI_LOCK_USE_MS after the lock was taken, so that
+ * with the command timeout it lands before another writer can have it.
+ */
+
+static int
+wsgate_cli_lock_held(wsgate_cli_t *cli)
+{
+    if (wsgate_cli_now_ms() - cli->locked_ms < WSGATE_CLI_LOCK_USE_MS) {
+        return WSGATE_CLI_OK;
+    }
+
+    wsgate_cli_error("%s: held %s for %d s; stopped before its lease "
+                     "runs out, the change is incomplete (run it again)",
+                     cli->set_key, cli->lock_key,
+                     WSGATE_CLI_LOCK_USE_MS / 1000);
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+/* the lock is deleted only while it is still ours */
+
+static void
+wsgate_cli_unlock(wsgate_cli_t *cli)
+{
+    redisReply  *r;
+
+    if (cli->locked_ms == 0) {
+        return;
+    }
+
+    cli->locked_ms = 0;
+
+    r = wsgate_cli_cluster_command(cli, (u_char *) cli->lock_key,
+                                   cli->lock_key_len,
+                                   "EVAL %s 1 %b %s", WSGATE_CLI_UNLOCK_LUA,
+                                   cli->lock_key, cli->lock_key_len,
+                                   cli->lock_owner);
+    if (r == NULL) {
+        wsgate_cli_error("%s was not released; it expires within %d s",
+                         cli->lock_key, WSGATE_CLI_LOCK_MS / 1000);
+        return;
+    }
+
+    freeReplyObject(r);
+}
+
+
+static int
+wsgate_cli_cluster_issue(wsgate_cli_t *cli)
+{
+    return wsgate_cli_cluster_change(cli, 1, 0);
+}
+
+
+static int
+wsgate_cli_cluster_rotate(wsgate_cli_t *cli)
+{
+    return wsgate_cli_cluster_change(cli, 1, 1);
+}
+
+
+static int
+wsgate_cli_cluster_revoke(wsgate_cli_t *cli)
+{
+    return wsgate_cli_cluster_change(cli, 0, 1);
+}
+
+
+/*
+ * issue, rotate and revoke on a Redis Cluster.  The token keys and the
+ * set live in different slots, so a change is several parts, each atomic
+ * on its node, in an order that never lets a token work that should not
+ * (redis/README.md, "Redis Cluster"):
+ *
+ *   1. the lock of the set;
+ *   2. revoking: the set's members (and with --grace their PTTLs);
+ *   3. issuing: SADD of the new digest, then the new token key in one
+ *      MULTI/EXEC (HSET, PEXPIRE), so it never lives without its TTL;
+ *   4. revoking: each old token key DELeted (or PEXPIREd to the grace),
+ *      then the digests of the keys gone SREMed from the set;
+ *   5. the lock released; the new token printed.
+ */
+
+static int
+wsgate_cli_cluster_change(wsgate_cli_t *cli, int issue, int revoke)
+{
+    int               rc, ntx;
+    char              token[WSGATE_CLI_TOKEN_LEN + 2];
+    char              digest[NGX_HTTP_WSGATE_DIGEST_LEN + 1];
+    size_t            i, len, nprune, changed, sooner, *argvlen;
+    uint16_t          slot, set_slot;
+    long long         grace;
+    redisReply       *r;
+    const char      **argv;
+    const u_char     *key;
+    wsgate_cli_cmd_t  cmd[2];
+    wsgate_cli_set_t  set;
+
+    if (issue && wsgate_cli_token_new(token, digest) != 0) {
+        return WSGATE_CLI_FAILED;
+    }
+
+    grace = cli->grace_ms > 0 ? cli->grace_ms : 0;
+    set_slot = ngx_http_wsgate_slot((u_char *) cli->set_key,
+                                    cli->set_key_len);
+
+    memset(&set, 0, sizeof(wsgate_cli_set_t));
+    memset(cmd, 0, sizeof(cmd));
+    argv = NULL;
+    argvlen = NULL;
+    changed = 0;
+    sooner = 0;
+
+    rc = wsgate_cli_lock(cli);
+    if (rc != WSGATE_CLI_OK) {
+        goto done;
+    }
+
+    rc = WSGATE_CLI_FAILED;
+
+    /* 2. the old tokens */
+
+    if (revoke) {
+        r = wsgate_cli_cluster_command(cli, (u_char *) cli->set_key,
+                                       cli->set_key_len, "SMEMBERS %b",
+                                       cli->set_key, cli->set_key_len);
+        if (r == NULL) {
+            goto done;
+        }
+
+        if (wsgate_cli_set_init(cli, &set, r) != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        for (i = 0; grace > 0 && i < set.n; i++) {
+            key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN,
+                                 set.digest[i], set.len[i], &len);
+            if (key == NULL) {
+                goto done;
+            }
+
+            r = wsgate_cli_cluster_command(cli, key, len, "PTTL %b", key,
+                                           len);
+            if (r == NULL) {
+                goto done;
+            }
+
+            set.pttl[i] = wsgate_cli_reply_int(r);
+            freeReplyObject(r);
+        }
+    }
+
+    /* 3. the new token: its digest in the set first, then its key */
+
+    if (issue) {
+        if (wsgate_cli_lock_held(cli) != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        r = wsgate_cli_cluster_command(cli, (u_char *) cli->set_key,
+                                       cli->set_key_len, "SADD %b %s",
+                                       cli->set_key, cli->set_key_len,
+                                       digest);
+        if (r == NULL) {
+            goto done;
+        }
+
+        freeReplyObject(r);
+
+        key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN, digest,
+                             NGX_HTTP_WSGATE_DIGEST_LEN, &len);
+        if (key == NULL) {
+            goto done;
+        }
+
+        slot = ngx_http_wsgate_slot(key, len);
+
+        if (cli->is_system) {
+            ntx = wsgate_cli_cmd(&cmd[0], "HSET %b name %s kind system "
+                                 "created_ms %lld", key, len, cli->id,
+                                 wsgate_cli_now_ms());
+
+        } else {
+            ntx = wsgate_cli_cmd(&cmd[0], "HSET %b ws %s kind workspace "
+                                 "created_ms %lld", key, len, cli->id,
+                                 wsgate_cli_now_ms());
+        }
+
+        if (ntx != 0) {
+            goto done;
+        }
+
+        ntx = 1;
+
+        if (cli->ttl_ms > 0) {
+            if (wsgate_cli_cmd(&cmd[1], "PEXPIRE %b %lld", key, len,
+                               cli->ttl_ms)
+                != 0)
+            {
+                goto done;
+            }
+
+            ntx = 2;
+        }
+
+        if (wsgate_cli_lock_held(cli) != WSGATE_CLI_OK) {
+            goto done;
+        }
+
+        r = wsgate_cli_cluster_run(cli, slot, 1, cmd, ntx);
+        if (r == NULL) {
+            goto done;
+        }
+
+        freeReplyObject(r);
+    }
+
+    /* 4. the old token keys, then their digests */
+
+    if (revoke) {
+        argv = calloc(set.n + 2, sizeof(char *));
+        argvlen = calloc(set.n + 2, sizeof(size_t));
+
+        if (argv == NULL || argvlen == NULL) {
+            wsgate_cli_error("out of memory");
+            goto done;
+        }
+
+        nprune = 0;
+
+        for (i = 0; i < set.n; i++) {
+
+            if (grace == 0 || set.pttl[i] == -2) {
+                argv[2 + nprune] = set.digest[i];
+                argvlen[2 + nprune] = set.len[i];
+                nprune++;
+            }
+
+            if (grace > 0 && set.pttl[i] != -1 && set.pttl[i] <= grace) {
+                sooner += (set.pttl[i] >= 0);
+                continue;
+            }
+
+            key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN,
+                                 set.digest[i], set.len[i], &len);
+            if (key == NULL || wsgate_cli_lock_held(cli) != WSGATE_CLI_OK) {
+                goto done;
+            }
+
+            if (grace == 0) {
+                r = wsgate_cli_cluster_command(cli, key, len, "DEL %b", key,
+                                               len);
+
+            } else {
+                r = wsgate_cli_cluster_command(cli, key, len,
+                                               "PEXPIRE %b %lld", key, len,
+                                               grace);
+            }
+
+            if (r == NULL) {
+                goto done;
+            }
+
+            changed += wsgate_cli_reply_int(r);
+            freeReplyObject(r);
+        }
+
+        if (nprune > 0) {
+            argv[0] = "SREM";
+            argvlen[0] = 4;
+            argv[1] = cli->set_key;
+            argvlen[1] = cli->set_key_len;
+
+            wsgate_cli_cmd_free(cmd, 2);
+            snprintf(cmd[0].name, sizeof(cmd[0].name), "SREM");
+
+            cmd[0].len = redisFormatCommandArgv(&cmd[0].buf, 2 + nprune,
+                                                argv, argvlen);
+            if (cmd[0].len < 0) {
+                cmd[0].buf = NULL;
+                wsgate_cli_error("out of memory");
+                goto done;
+            }
+
+            if (wsgate_cli_lock_held(cli) != WSGATE_CLI_OK) {
+                goto done;
+            }
+
+            r = wsgate_cli_cluster_run(cli, set_slot, 0, cmd, 1);
+            if (r == NULL) {
+                goto done;
+            }
+
+            freeReplyObject(r);
+        }
+    }
+
+    rc = WSGATE_CLI_OK;
+
+done:
+
+    wsgate_cli_unlock(cli);
+    wsgate_cli_cmd_free(cmd, 2);
+    wsgate_cli_set_free(&set);
+    free(argv);
+    free(argvlen);
+
+    if (rc != WSGATE_CLI_OK) {
+        if (issue) {
+            OPENSSL_cleanse(token, sizeof(token));
+        }
+
+        return rc;
+    }
+
+    if (!issue) {
+        printf("revoked %d token(s) of %s\n", (int) changed, cli->id);
+        return WSGATE_CLI_OK;
+    }
+
+    rc = wsgate_cli_print_token(token);
+
+    if (rc == WSGATE_CLI_OK && revoke) {
+        wsgate_cli_rotate_note(cli, grace, changed, sooner);
+    }
+
+    return rc;
+}
+
+
+/* the state's keys in one MULTI/EXEC in their slot, then each EXISTS */
+
+static int
+wsgate_cli_cluster_status_read(wsgate_cli_t *cli, redisReply **result,
+    long long *live)
+{
+    size_t            i, len;
+    redisReply       *r, *members, *e;
+    const u_char     *key;
+    wsgate_cli_cmd_t  cmd[3];
+
+    memset(cmd, 0, sizeof(cmd));
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_REGFAIL, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL || wsgate_cli_cmd(&cmd[0], "HGETALL %b", key, len) != 0)
+    {
+        goto failed;
+    }
+
+    key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_RESTART, cli->id,
+                         strlen(cli->id), &len);
+    if (key == NULL || wsgate_cli_cmd(&cmd[1], "GET %b", key, len) != 0) {
+        goto failed;
+    }
+
+    if (wsgate_cli_cmd(&cmd[2], "SMEMBERS %b", cli->set_key,
+                       cli->set_key_len)
+        != 0)
+    {
+        goto failed;
+    }
+
+    r = wsgate_cli_cluster_run(cli, ngx_http_wsgate_slot(
+                                   (u_char *) cli->set_key, cli->set_key_len),
+                               1, cmd, 3);
+    if (r == NULL) {
+        goto failed;
+    }
+
+    wsgate_cli_cmd_free(cmd, 3);
+
+    if (wsgate_cli_status_check("cluster", r) != WSGATE_CLI_OK) {
+        freeReplyObject(r);
+        return WSGATE_CLI_FAILED;
+    }
+
+    members = r->element[2];
+    *live = 0;
+
+    for (i = 0; i < members->elements; i++) {
+        key = wsgate_cli_key(cli, NGX_HTTP_WSGATE_KEY_TOKEN,
+                             members->element[i]->str,
+                             members->element[i]->len, &len);
+        if (key == NULL) {
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+
+        e = wsgate_cli_cluster_command(cli, key, len, "EXISTS %b", key, len);
+        if (e == NULL) {
+            freeReplyObject(r);
+            return WSGATE_CLI_FAILED;
+        }
+
+        *live += wsgate_cli_reply_int(e);
+        freeReplyObject(e);
+    }
+
+    *result = r;
+
+    return WSGATE_CLI_OK;
+
+failed:
+
+    wsgate_cli_cmd_free(cmd, 3);
+
+    return WSGATE_CLI_FAILED;
+}
+
+
+static void
+wsgate_cli_cluster_free(wsgate_cli_t *cli)
+{
+    size_t  i;
+
+    for (i = 0; i < cli->nnodes; i++) {
+        if (cli->nodes[i].ctx != NULL) {
+            redisFree(cli->nodes[i].ctx);
+        }
+
+        free(cli->nodes[i].host);
+    }
+
+    free(cli->nodes);
+    free(cli->slots);
 }

@@ -160,6 +160,10 @@ static const key_case_t  key_cases[] = {
       "wsgate:ws:{" WS_LOWER "}:regfail" },
     { __LINE__, NGX_HTTP_WSGATE_KEY_RESTART, "wsgate:", WS_LOWER,
       "wsgate:ws:{" WS_LOWER "}:restart" },
+    { __LINE__, NGX_HTTP_WSGATE_KEY_WS_LOCK, "wsgate:", WS_UPPER,
+      "wsgate:ws:{" WS_LOWER "}:lock" },
+    { __LINE__, NGX_HTTP_WSGATE_KEY_SYS_LOCK, "wsgate:", "System:Restart",
+      "wsgate:sys:{System:Restart}:lock" },
 
     /* a workspace UUID in lowercase, as the platform writes it */
 
