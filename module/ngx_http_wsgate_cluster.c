@@ -9,7 +9,7 @@
  *
  *   MOVED <slot> <ip:port>   the slot is there now: the map learns it, the
  *                            command goes there, a full read of the map
- *                            follows (at most one a second)
+ *                            follows (at most four a second)
  *   ASK <slot> <ip:port>     this key only, this once: ASKING and the
  *                            command, pipelined, on that node
  *   TRYAGAIN                 a multi-key command during a migration: sent
@@ -36,7 +36,7 @@
 #define NGX_HTTP_WSGATE_CLUSTER_REDIRECTS  5
 #define NGX_HTTP_WSGATE_CLUSTER_TRIES      20     /* TRYAGAIN, each ... */
 #define NGX_HTTP_WSGATE_CLUSTER_PAUSE      25     /* ... after 25 ms */
-#define NGX_HTTP_WSGATE_CLUSTER_REFRESH    1000   /* ms between map reads */
+#define NGX_HTTP_WSGATE_CLUSTER_REFRESH    250    /* ms between map reads */
 #define NGX_HTTP_WSGATE_CLUSTER_NO_SLOT    NGX_HTTP_WSGATE_SLOTS
 
 
@@ -661,7 +661,7 @@ ngx_http_wsgate_cluster_event(void *data, ngx_http_wsgate_redis_t *rd,
 }
 
 
-/* reads the map again, at once or one second after the last read */
+/* reads the map again, at once or a quarter second after the last read */
 
 static void
 ngx_http_wsgate_cluster_refresh(ngx_http_wsgate_cluster_t *cl)
