@@ -58,8 +58,7 @@ package WsgateLoad;
 # judge(%o) checks the answers against a fault window and returns
 # (\@failures, \%stats); see the comment above it.
 #
-# nginx_master_pid(), nginx_worker_pids() read the nginx under test
-# (server_root()/logs/nginx.pid and /proc).
+# nginx_master_pid(), nginx_worker_pids(): WsgateHttp's, exported here too.
 #
 # nginx_backend() starts the platform the gateway proxies to: a second,
 # plain nginx (one process, no master, no wsgate directive) on a free
@@ -84,6 +83,7 @@ use IO::Socket::INET;
 use POSIX ();
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes ();
+use WsgateHttp qw(nginx_master_pid nginx_worker_pids);
 
 our @EXPORT = qw(load_start load_stop judge nginx_master_pid
                  nginx_worker_pids nginx_backend now sleep_s);
@@ -99,31 +99,6 @@ my %Right = (
 sub now { Time::HiRes::time() }
 
 sub sleep_s { Time::HiRes::sleep($_[0]) if $_[0] > 0 }
-
-# ---------------------------------------------------------------------------
-# nginx's processes
-
-sub nginx_master_pid {
-    my $root = Test::Nginx::Util::server_root();
-    open my $fh, '<', "$root/logs/nginx.pid" or return 0;
-    my $pid = <$fh>;
-    close $fh;
-    return defined $pid && $pid =~ /(\d+)/ ? $1 : 0;
-}
-
-# the master's live children
-sub nginx_worker_pids {
-    my $master = nginx_master_pid() or return ();
-    my @w;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $f, '<', $stat or next;
-        my $l = <$f>;
-        close $f;
-        next unless defined $l && $l =~ /^(\d+) \(.*\) (\S) (\d+) /s;
-        push @w, $1 if $3 == $master && $2 ne 'Z';
-    }
-    return sort { $a <=> $b } @w;
-}
 
 # ---------------------------------------------------------------------------
 # The backend
