@@ -87,9 +87,12 @@ our %T = (
 our @FINAL = (['reg_ok'], ['reg_ok', 'reg_500'],
               ['reg_ok', 'restart', 'reg_bad'], ['reg_ok', 'reg_bad', 'reg_ok']);
 
-our $HttpConfig = <<"_EOC_";
+# http{} of the gateway, its cache line $cache, in front of nginx_backend
+sub http_config {
+    my $cache = shift;
+    return <<"_EOC_";
     wsgate_redis 127.0.0.1:\$TEST_NGINX_REDIS_FAULT_PORT timeout=500ms;
-    @{[cache_conf()]}
+    $cache
     wsgate_wedge_window ${WEDGE}ms;
     wsgate_restart_grace ${GRACE}ms;
     upstream be {
@@ -97,17 +100,10 @@ our $HttpConfig = <<"_EOC_";
         keepalive 16;
     }
 _EOC_
+}
 
-our $CacheHttpConfig = <<"_EOC_";
-    wsgate_redis 127.0.0.1:\$TEST_NGINX_REDIS_FAULT_PORT timeout=500ms;
-    wsgate_cache zone=faults:1m ttl=60s;
-    wsgate_wedge_window ${WEDGE}ms;
-    wsgate_restart_grace ${GRACE}ms;
-    upstream be {
-        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
-        keepalive 16;
-    }
-_EOC_
+our $HttpConfig = http_config(cache_conf());
+our $CacheHttpConfig = http_config('wsgate_cache zone=faults:1m ttl=60s;');
 
 our $Config = <<'_EOC_';
     location = /t {

@@ -262,30 +262,23 @@ sub clients {
 
 our $Mix = [qw(ws unknown sys a2a ws revoked forged reg_ok ws reg_bad)];
 
-our $HttpConfig = <<"_EOC_";
-    @{[cluster_conf($C, timeout => '500ms')]}
+# http{} of a gateway on cluster $c, with @extra directives, in front of
+# nginx_backend
+sub http_config {
+    my ($c, @extra) = @_;
+    return join('', map { "    $_\n" } cluster_conf($c, timeout => '500ms'),
+                                      @extra) . <<"_EOC_";
     upstream be {
         server 127.0.0.1:\$TEST_NGINX_BE_PORT;
         keepalive 16;
     }
 _EOC_
+}
 
-our $HttpConfig6 = <<"_EOC_";
-    @{[cluster_conf($C6, timeout => '500ms')]}
-    upstream be {
-        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
-        keepalive 16;
-    }
-_EOC_
-
-our $HttpConfigCache = <<"_EOC_";
-    @{[cluster_conf($C, timeout => '500ms')]}
-    wsgate_cache zone=cluster_edge:1m ttl=60s;
-    upstream be {
-        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
-        keepalive 16;
-    }
-_EOC_
+our $HttpConfig = http_config($C);
+our $HttpConfig6 = http_config($C6);
+our $HttpConfigCache = http_config($C, 'wsgate_cache zone=cluster_edge:1m '
+                                       . 'ttl=60s;');
 
 our $Config = <<'_EOC_';
     location = /t {
