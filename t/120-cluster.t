@@ -315,11 +315,17 @@ our $Config = <<'_EOC_';
     }
 _EOC_
 
-# the same server for a second edge (nginx_edge), with /t's file
-sub edge_config {
-    my $html = shift;
+# a second edge (nginx_edge) with $http_config and the same server, /t's
+# file in a directory of its own
+sub second_edge {
+    my $http_config = shift;
+    my $html = File::Temp::tempdir('wsgate-edge-html-XXXXXX', TMPDIR => 1,
+                                   CLEANUP => 1);
+    open my $f, '>', "$html/t" or die "$html/t: $!\n";
+    print $f "ok\n";
+    close $f;
     (my $c = $Config) =~ s{root html;}{root $html;};
-    return $c;
+    return nginx_edge(http_config => $http_config, config => $c);
 }
 
 # ---------------------------------------------------------------------------
@@ -533,13 +539,7 @@ sub block_failover {
 # TEST 10
 sub block_two_edges {
     ::seed_all();
-    my $html = File::Temp::tempdir('wsgate-edge-html-XXXXXX', TMPDIR => 1,
-                                   CLEANUP => 1);
-    open my $f, '>', "$html/t" or die "$html/t: $!\n";
-    print $f "ok\n";
-    close $f;
-    my $b = nginx_edge(http_config => $::HttpConfig,
-                       config => ::edge_config($html));
+    my $b = ::second_edge($::HttpConfig);
     for my $i (0 .. 2) {
         my $r = ::register($::W[$i], $::T[$i], $::BAD);
         Test::More::is($r->{status}, 400, "edge A: register of W[$i] refused");
@@ -561,13 +561,7 @@ sub block_two_edges {
 # TEST 11
 sub block_two_edges_cache {
     ::seed_all();
-    my $html = File::Temp::tempdir('wsgate-edge-html-XXXXXX', TMPDIR => 1,
-                                   CLEANUP => 1);
-    open my $f, '>', "$html/t" or die "$html/t: $!\n";
-    print $f "ok\n";
-    close $f;
-    my $b = nginx_edge(http_config => $::HttpConfigCache,
-                       config => ::edge_config($html));
+    my $b = ::second_edge($::HttpConfigCache);
     for my $i (0 .. 2) {
         for my $port (undef, $b->{port}) {
             # twice: the second answer is the cache's
