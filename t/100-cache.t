@@ -87,31 +87,6 @@ sub ms { sprintf '%.1f', $_[0] * 1000 }
 
 sub key_of { 'wsgate:token:' . sha256_hex($_[0]) }
 
-# ---------------------------------------------------------------------------
-# nginx's processes
-
-sub master_pid {
-    open my $fh, '<', server_root() . '/logs/nginx.pid' or return 0;
-    my $pid = <$fh>;
-    close $fh;
-    return 0 unless defined $pid && $pid =~ /(\d+)/;
-    return $1;
-}
-
-# the master's live children: the workers
-sub worker_pids {
-    my $master = master_pid() or return ();
-    my @w;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $f, '<', $stat or next;
-        my $l = <$f>;
-        close $f;
-        next unless defined $l && $l =~ /^(\d+) \(.*\) (\S) (\d+) /s;
-        push @w, $1 if $3 == $master && $2 ne 'Z';
-    }
-    return sort { $a <=> $b } @w;
-}
-
 sub rss_kb {
     my $pid = shift;
     open my $f, '<', "/proc/$pid/status" or return undef;
@@ -176,7 +151,7 @@ sub ready {
     my $poke = $start + 0.5;
     my $why;
     while (1) {
-        my @pids = worker_pids();
+        my @pids = nginx_worker_pids();
         my $by = clients_by_name();
         $why = @pids == $WORKERS ? undef
              : "$WORKERS workers expected, found " . scalar(@pids);
@@ -416,7 +391,7 @@ sub cli {
 sub revoke_rounds {
     my ($how) = @_;
     my $what = $how eq 'cli' ? 'wsgate-token revoke' : 'a bare DEL';
-    my @pids = worker_pids();
+    my @pids = nginx_worker_pids();
     my (@problems, @m);
     for my $i (1 .. $ROUNDS) {
         my $ws = round_ws($how, $i);
@@ -500,7 +475,7 @@ sub revoke_rounds {
 # Every other change to a token key: HSET, expiry, rotate, FLUSHALL.
 
 sub other_changes {
-    my @pids = worker_pids();
+    my @pids = nginx_worker_pids();
     my ($ok, $why, $t0, $m);
 
     # HSET: the new workspace is served
@@ -595,7 +570,7 @@ sub kill_clients {
 
 sub missed_invalidation {
     my ($what, $re) = @_;
-    my @pids = worker_pids();
+    my @pids = nginx_worker_pids();
     my ($ok, $why) = warm($TOK_A, \@pids);
     Test::More::ok($ok, "$what: warmed") or Test::More::diag($why);
 
@@ -626,7 +601,7 @@ sub missed_invalidation {
 # no worker trusts the cache, every lookup asks Redis; a DEL meanwhile of
 # a token nobody asks for; then SUBSCRIBE allowed again.
 sub subscriber_down {
-    my @pids = worker_pids();
+    my @pids = nginx_worker_pids();
     my ($ok, $why) = warm($TOK_A, \@pids);
     Test::More::ok($ok, 'subscriber down: A warmed') or Test::More::diag($why);
     ($ok, $why) = warm($TOK_B, \@pids);
@@ -810,7 +785,7 @@ sub lru_run {
     Test::More::ok($ok, 'LRU: every worker subscribed and tracking')
         or Test::More::diag($why);
 
-    my @pids = worker_pids();
+    my @pids = nginx_worker_pids();
     my %rss0 = map { $_ => rss_kb($_) } @pids;
     my $h0 = hmget_calls();
 
@@ -824,7 +799,7 @@ sub lru_run {
     my %rss2 = map { $_ => rss_kb($_) } @pids;
     my $h1 = hmget_calls();
 
-    Test::More::is(join(' ', worker_pids()), join(' ', @pids),
+    Test::More::is(join(' ', nginx_worker_pids()), join(' ', @pids),
                    'LRU: the same workers at the end (none crashed)');
 
     # the zone full, a new entry still goes in: 20 new tokens (10 valid,
@@ -950,7 +925,7 @@ redis_cmd('CONFIG', 'RESETSTAT');
 --- config eval: $::Config
 --- init
 if (main::start_block('TEST 2')) {
-    my @pids = main::worker_pids();
+    my @pids = main::nginx_worker_pids();
     my @r = (main::burst(1, $::TOK_N), main::burst(1, $::TOK_N));
     Test::More::is(join(' ', map { "$_->{status} $_->{cache}" } @r),
                    '401 MISS 401 HIT',
@@ -1070,7 +1045,7 @@ ngx_slab_alloc() failed
 --- config eval: $::Config
 --- init
 if (main::start_block('TEST 7')) {
-    my @pids = main::worker_pids();
+    my @pids = main::nginx_worker_pids();
     for my $t ($::TOK_A, $::TOK_B) {
         my ($ok, $why) = main::warm($t, \@pids);
         Test::More::ok($ok, 'TEST 7: warmed') or Test::More::diag($why);
@@ -1104,7 +1079,7 @@ redis_start();
 seed_token($::TOK_A, ws => $::WS_A);
 {
     my $t0 = main::now();
-    my @pids = main::worker_pids();
+    my @pids = main::nginx_worker_pids();
     my $m = main::measure($t0, 1.0, [[$::TOK_A, 200, $::WS_A],
                                      [$::TOK_B, 401], [$::TOK_X, 401]],
                           \@pids);
@@ -1127,7 +1102,7 @@ seed_token($::TOK_A, ws => $::WS_A);
 --- config eval: $::Config
 --- init
 if (main::start_block('TEST 9')) {
-    my @pids = main::worker_pids();
+    my @pids = main::nginx_worker_pids();
     my ($ok, $why) = main::warm($::TOK_A, \@pids);
     Test::More::ok($ok, 'TEST 9: A warmed') or Test::More::diag($why);
     main::sleep_s(4.7);
@@ -1153,7 +1128,7 @@ main::sleep_s(0.1);
 --- config eval: $::Config
 --- init
 if (main::start_block('TEST 10')) {
-    my ($ok, $why) = main::warm($::TOK_A, [main::worker_pids()]);
+    my ($ok, $why) = main::warm($::TOK_A, [main::nginx_worker_pids()]);
     Test::More::ok($ok, 'TEST 10: warmed') or Test::More::diag($why);
 }
 redis_stop();
@@ -1223,17 +1198,17 @@ main::subscriber_down() if main::start_block('TEST 13');
 --- config eval: $::Config
 --- init
 if (main::start_block('TEST 14')) {
-    my @old = main::worker_pids();
+    my @old = main::nginx_worker_pids();
     my ($ok, $why) = main::warm($::TOK_A, \@old);
     Test::More::ok($ok, 'TEST 14: warmed') or Test::More::diag($why);
     $::OLD_PIDS = "@old";
     $::HMGET_BEFORE = main::hmget_calls();
-    kill 'HUP', main::master_pid();
+    kill 'HUP', main::nginx_master_pid();
     my %old = map { $_ => 1 } @old;
     my $deadline = main::now() + 5;
     my @now;
     while (main::now() < $deadline) {
-        @now = main::worker_pids();
+        @now = main::nginx_worker_pids();
         last if @now == $::WORKERS && !grep { $old{$_} } @now;
         main::sleep_s(0.02);
     }
@@ -1260,7 +1235,7 @@ reconfiguring
 === TEST 15: after the reload: no HMGET for a cached token, a DEL still reaches both
 --- init
 {
-    my @pids = main::worker_pids();
+    my @pids = main::nginx_worker_pids();
     my %old = map { $_ => 1 } split ' ', $::OLD_PIDS;
     Test::More::ok(!grep({ $old{$_} } @pids), 'TEST 15: new workers');
     my ($ok, $why) = main::warm($::TOK_A, \@pids);

@@ -87,9 +87,12 @@ our %T = (
 our @FINAL = (['reg_ok'], ['reg_ok', 'reg_500'],
               ['reg_ok', 'restart', 'reg_bad'], ['reg_ok', 'reg_bad', 'reg_ok']);
 
-our $HttpConfig = <<"_EOC_";
+# http{} of the gateway, its cache line $cache, in front of nginx_backend
+sub http_config {
+    my $cache = shift;
+    return <<"_EOC_";
     wsgate_redis 127.0.0.1:\$TEST_NGINX_REDIS_FAULT_PORT timeout=500ms;
-    @{[cache_conf()]}
+    $cache
     wsgate_wedge_window ${WEDGE}ms;
     wsgate_restart_grace ${GRACE}ms;
     upstream be {
@@ -97,17 +100,10 @@ our $HttpConfig = <<"_EOC_";
         keepalive 16;
     }
 _EOC_
+}
 
-our $CacheHttpConfig = <<"_EOC_";
-    wsgate_redis 127.0.0.1:\$TEST_NGINX_REDIS_FAULT_PORT timeout=500ms;
-    wsgate_cache zone=faults:1m ttl=60s;
-    wsgate_wedge_window ${WEDGE}ms;
-    wsgate_restart_grace ${GRACE}ms;
-    upstream be {
-        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
-        keepalive 16;
-    }
-_EOC_
+our $HttpConfig = http_config(cache_conf());
+our $CacheHttpConfig = http_config('wsgate_cache zone=faults:1m ttl=60s;');
 
 our $Config = <<'_EOC_';
     location = /t {
@@ -531,6 +527,17 @@ sub run_scenario {
     scenario(%o);
 }
 
+# Every block: the gateway's locations, /t's file, and after its scenario
+# (in --- init) one GET /t with a valid token, answered ok.
+add_block_preprocessor(sub {
+    my $block = shift;
+    $block->set_value(config => $Config);
+    $block->set_value(user_files => ">>> t\nok\n");
+    $block->set_value(request => "GET /t\n");
+    $block->set_value(more_headers => "Authorization: Bearer $TOK[0]");
+    $block->set_value(response_body => "ok\n");
+});
+
 master_on();
 workers(2);
 worker_connections(1024);
@@ -542,10 +549,6 @@ __DATA__
 
 === TEST 1: Redis stopped, and started again 2 s later
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('stop',
     name => 'Redis stopped',
@@ -562,21 +565,11 @@ main::run_scenario('stop',
     expect => [qr/wsgate redis: \S+ unavailable: .*, reconnecting$/,
                qr/unavailable: connect\(\) failed \(111: Connection refused\)/,
                qr/wsgate redis: \S+ is available again/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 2: Redis frozen by CLIENT PAUSE for 1.2 s
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('pause',
     name => 'CLIENT PAUSE',
@@ -590,21 +583,11 @@ main::run_scenario('pause',
     effect => \&main::at_least_one_503,
     expect => [qr/wsgate redis: \S+ unavailable: redis timed out/,
                qr/wsgate redis: \S+ is available again/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 3: Redis frozen by DEBUG SLEEP for 1.2 s
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('sleep',
     name => 'DEBUG SLEEP',
@@ -617,21 +600,11 @@ main::run_scenario('sleep',
     effect => \&main::at_least_one_503,
     expect => [qr/wsgate redis: \S+ unavailable: redis timed out/,
                qr/wsgate redis: \S+ is available again/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 4: wsgate's Redis connections killed by the server (CLIENT KILL), three times
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('kill',
     name => 'CLIENT KILL',
@@ -652,21 +625,11 @@ main::run_scenario('kill',
                 "killed @n connections in 3 rounds (2 each)");
     },
     expect => [qr/wsgate redis: \S+ unavailable: connection closed by redis, reconnecting/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 5: Redis restarted with a dataset that takes a second to load (-LOADING)
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('loading',
     name => 'LOADING',
@@ -697,21 +660,11 @@ main::run_scenario('loading',
     },
     expect => [qr/wsgate redis: \S+ unavailable: redis is loading its dataset/,
                qr/wsgate redis: \S+ is available again/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 6: Redis a replica for 1 s: -READONLY for writes, reads served
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('readonly',
     name => 'READONLY',
@@ -749,21 +702,11 @@ main::run_scenario('readonly',
                    . "$info->{full}");
     },
     expect => [qr/wsgate register: workspace "[^"]+": (?:failure|recovery|restart) not recorded: "READONLY /]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 7: nginx reloaded (HUP) three times in a row
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('hup',
     name => 'HUP x3',
@@ -804,21 +747,11 @@ main::run_scenario('hup',
                 . join(' ', sort keys %late) . ')');
     },
     expect => [qr/signal 1 \(SIGHUP\) received/, qr/gracefully shutting down/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 
 
 
 === TEST 8: one worker killed with SIGKILL, the master starts another
 --- http_config eval: $::HttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('sigkill',
     name => 'SIGKILL',
@@ -849,12 +782,6 @@ main::run_scenario('sigkill',
                 . join(' ', sort @new) . ' connected to Redis');
     },
     expect => [sub { qr/worker process $_[0]->{killed} exited on signal 9/ }]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok
 --- no_error_log eval
 qr/\[alert\] \d+#\d+: (?:\*\d+ )?wsgate/
 
@@ -862,10 +789,6 @@ qr/\[alert\] \d+#\d+: (?:\*\d+ )?wsgate/
 
 === TEST 9: with the token cache, only the invalidation subscribers killed, and a token revoked at once
 --- http_config eval: $::CacheHttpConfig
---- config eval: $::Config
---- user_files
->>> t
-ok
 --- init
 main::run_scenario('subscriber',
     name => 'subscribers killed',
@@ -890,9 +813,3 @@ main::run_scenario('subscriber',
     },
     expect => [qr/wsgate cache: invalidations from \S+ lost/,
                qr/wsgate cache: invalidations from \S+ resumed/]);
---- request
-GET /t
---- more_headers eval
-"Authorization: Bearer $::TOK[0]"
---- response_body
-ok

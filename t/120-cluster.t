@@ -265,30 +265,23 @@ sub clients {
 
 our $Mix = [qw(ws unknown sys a2a ws revoked forged reg_ok ws reg_bad)];
 
-our $HttpConfig = <<"_EOC_";
-    @{[cluster_conf($C, timeout => '500ms')]}
+# http{} of a gateway on cluster $c, with @extra directives, in front of
+# nginx_backend
+sub http_config {
+    my ($c, @extra) = @_;
+    return join('', map { "    $_\n" } cluster_conf($c, timeout => '500ms'),
+                                      @extra) . <<"_EOC_";
     upstream be {
         server 127.0.0.1:\$TEST_NGINX_BE_PORT;
         keepalive 16;
     }
 _EOC_
+}
 
-our $HttpConfig6 = <<"_EOC_";
-    @{[cluster_conf($C6, timeout => '500ms')]}
-    upstream be {
-        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
-        keepalive 16;
-    }
-_EOC_
-
-our $HttpConfigCache = <<"_EOC_";
-    @{[cluster_conf($C, timeout => '500ms')]}
-    wsgate_cache zone=cluster_edge:1m ttl=60s;
-    upstream be {
-        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
-        keepalive 16;
-    }
-_EOC_
+our $HttpConfig = http_config($C);
+our $HttpConfig6 = http_config($C6);
+our $HttpConfigCache = http_config($C, 'wsgate_cache zone=cluster_edge:1m '
+                                       . 'ttl=60s;');
 
 # an ACL user on every master, for wsgate's AUTH on each connection
 sub acl_user {
@@ -352,11 +345,17 @@ our $Config = <<'_EOC_';
     }
 _EOC_
 
-# the same server for a second edge (nginx_edge), with /t's file
-sub edge_config {
-    my $html = shift;
+# a second edge (nginx_edge) with $http_config and the same server, /t's
+# file in a directory of its own
+sub second_edge {
+    my $http_config = shift;
+    my $html = File::Temp::tempdir('wsgate-edge-html-XXXXXX', TMPDIR => 1,
+                                   CLEANUP => 1);
+    open my $f, '>', "$html/t" or die "$html/t: $!\n";
+    print $f "ok\n";
+    close $f;
     (my $c = $Config) =~ s{root html;}{root $html;};
-    return $c;
+    return nginx_edge(http_config => $http_config, config => $c);
 }
 
 # ---------------------------------------------------------------------------
@@ -570,13 +569,7 @@ sub block_failover {
 # TEST 10
 sub block_two_edges {
     ::seed_all();
-    my $html = File::Temp::tempdir('wsgate-edge-html-XXXXXX', TMPDIR => 1,
-                                   CLEANUP => 1);
-    open my $f, '>', "$html/t" or die "$html/t: $!\n";
-    print $f "ok\n";
-    close $f;
-    my $b = nginx_edge(http_config => $::HttpConfig,
-                       config => ::edge_config($html));
+    my $b = ::second_edge($::HttpConfig);
     for my $i (0 .. 2) {
         my $r = ::register($::W[$i], $::T[$i], $::BAD);
         Test::More::is($r->{status}, 400, "edge A: register of W[$i] refused");
@@ -598,13 +591,7 @@ sub block_two_edges {
 # TEST 11
 sub block_two_edges_cache {
     ::seed_all();
-    my $html = File::Temp::tempdir('wsgate-edge-html-XXXXXX', TMPDIR => 1,
-                                   CLEANUP => 1);
-    open my $f, '>', "$html/t" or die "$html/t: $!\n";
-    print $f "ok\n";
-    close $f;
-    my $b = nginx_edge(http_config => $::HttpConfigCache,
-                       config => ::edge_config($html));
+    my $b = ::second_edge($::HttpConfigCache);
     for my $i (0 .. 2) {
         for my $port (undef, $b->{port}) {
             # twice: the second answer is the cache's

@@ -628,11 +628,11 @@ sub nginx_edge {
                              : die "nginx_edge: \$$1 is not set\n"
         }ge;
     }
-    for (1 .. 5) {
-        my $port = WsgateTest::free_port();
-        mkdir "$dir/logs";
-        open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!\n";
-        print $f <<"_EOC_";
+    mkdir "$dir/logs";
+    my ($port, $pid) = WsgateTest::nginx_solo(
+        name => 'nginx_edge', bin => $bin, dir => $dir, conf => sub {
+            my $port = shift;
+            return <<"_EOC_";
 ${modules}daemon off;
 master_process off;
 worker_processes 1;
@@ -654,50 +654,16 @@ $o{config}
     }
 }
 _EOC_
-        close $f;
-
-        my $pid = fork;
-        die "nginx_edge: fork failed: $!\n" unless defined $pid;
-        if ($pid == 0) {
-            WsgateTest::die_with_parent();
-            open STDIN, '<', '/dev/null';
-            open STDOUT, '>', '/dev/null';
-            open STDERR, '>>', "$dir/stderr";
-            exec($bin, '-p', "$dir/", '-c', "$dir/nginx.conf",
-                 '-e', "$dir/error.log") or POSIX::_exit(127);
-        }
-        my $deadline = time + 10;
-        while (time < $deadline) {
-            last if waitpid($pid, WNOHANG) == $pid;
-            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                          PeerPort => $port, Proto => 'tcp');
-            if ($s) {
-                close $s;
-                my $edge = { port => $port, pid => $pid, dir => $dir };
-                push @Edges, $edge;
-                return $edge;
-            }
-            sleep 0.01;
-        }
-        kill 'KILL', $pid if waitpid($pid, WNOHANG) == 0;
-        waitpid $pid, 0;
-    }
-    die "nginx_edge: $bin did not start; see $dir/error.log\n";
+        });
+    my $edge = { port => $port, pid => $pid, dir => $dir };
+    push @Edges, $edge;
+    return $edge;
 }
 
 sub nginx_edge_stop {
     my $e = shift;
     my $pid = delete $e->{pid} or return;
-    kill 'QUIT', $pid;
-    my $deadline = time + 3;
-    while (waitpid($pid, WNOHANG) == 0) {
-        if (time > $deadline) {
-            kill 'KILL', $pid;
-            waitpid $pid, 0;
-            last;
-        }
-        sleep 0.01;
-    }
+    WsgateTest::nginx_solo_stop($pid);
 }
 
 END {

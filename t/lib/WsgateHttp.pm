@@ -52,19 +52,23 @@ our @EXPORT = qw(http_background http_backend redis_probe http_once
 
 my @Children;
 
+# the request of http_background and http_once: method, uri, headers, body
+sub request_text {
+    my %o = @_;
+    my $body = defined $o{body} ? $o{body} : '';
+    my $req = ($o{method} || 'GET') . ' ' . ($o{uri} || '/')
+              . " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
+    $req .= "$_\r\n" for @{ $o{headers} || [] };
+    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
+    $req .= "\r\n$body";
+    return $req;
+}
+
 sub http_background {
     my %o = @_;
     my $count = $o{count} || 1;
     my $port = $ENV{TEST_NGINX_SERVER_PORT} || $ENV{TEST_NGINX_PORT} || 1984;
-    my $method = $o{method} || 'GET';
-    my $uri = $o{uri} || '/';
-    my $body = defined $o{body} ? $o{body} : '';
-
-    my $req = "$method $uri HTTP/1.1\r\nHost: localhost\r\n"
-              . "Connection: close\r\n";
-    $req .= "$_\r\n" for @{ $o{headers} || [] };
-    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
-    $req .= "\r\n$body";
+    my $req = request_text(%o);
 
     my $pid = fork;
     die "http_background: fork failed: $!" unless defined $pid;
@@ -111,12 +115,7 @@ sub http_once {
     my %o = @_;
     my $port = $o{port} || $ENV{TEST_NGINX_SERVER_PORT}
                || $ENV{TEST_NGINX_PORT} || 1984;
-    my $body = defined $o{body} ? $o{body} : '';
-    my $req = ($o{method} || 'GET') . ' ' . ($o{uri} || '/')
-              . " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n";
-    $req .= "$_\r\n" for @{ $o{headers} || [] };
-    $req .= "Content-Length: " . length($body) . "\r\n" if length $body;
-    $req .= "\r\n$body";
+    my $req = request_text(%o);
 
     my $ans = { status => 0, head => {}, body => '' };
     my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port,

@@ -58,8 +58,7 @@ package WsgateLoad;
 # judge(%o) checks the answers against a fault window and returns
 # (\@failures, \%stats); see the comment above it.
 #
-# nginx_master_pid(), nginx_worker_pids() read the nginx under test
-# (server_root()/logs/nginx.pid and /proc).
+# nginx_master_pid(), nginx_worker_pids(): WsgateHttp's, exported here too.
 #
 # nginx_backend() starts the platform the gateway proxies to: a second,
 # plain nginx (one process, no master, no wsgate directive) on a free
@@ -84,6 +83,8 @@ use IO::Socket::INET;
 use POSIX ();
 use Socket qw(IPPROTO_TCP TCP_NODELAY);
 use Time::HiRes ();
+use WsgateHttp qw(nginx_master_pid nginx_worker_pids);
+use WsgateTest ();
 
 our @EXPORT = qw(load_start load_stop judge nginx_master_pid
                  nginx_worker_pids nginx_backend now sleep_s);
@@ -101,31 +102,6 @@ sub now { Time::HiRes::time() }
 sub sleep_s { Time::HiRes::sleep($_[0]) if $_[0] > 0 }
 
 # ---------------------------------------------------------------------------
-# nginx's processes
-
-sub nginx_master_pid {
-    my $root = Test::Nginx::Util::server_root();
-    open my $fh, '<', "$root/logs/nginx.pid" or return 0;
-    my $pid = <$fh>;
-    close $fh;
-    return defined $pid && $pid =~ /(\d+)/ ? $1 : 0;
-}
-
-# the master's live children
-sub nginx_worker_pids {
-    my $master = nginx_master_pid() or return ();
-    my @w;
-    for my $stat (glob '/proc/[0-9]*/stat') {
-        open my $f, '<', $stat or next;
-        my $l = <$f>;
-        close $f;
-        next unless defined $l && $l =~ /^(\d+) \(.*\) (\S) (\d+) /s;
-        push @w, $1 if $3 == $master && $2 ne 'Z';
-    }
-    return sort { $a <=> $b } @w;
-}
-
-# ---------------------------------------------------------------------------
 # The backend
 
 my ($Backend, $BackendDir);
@@ -139,15 +115,10 @@ sub nginx_backend {
     my $bin = -x '/usr/sbin/nginx' ? '/usr/sbin/nginx'
             : ($ENV{TEST_NGINX_BINARY} || 'nginx');
     my $dir = $BackendDir;
-    my $port;
-    for (1 .. 5) {
-        my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1',
-                                      LocalPort => 0, Proto => 'tcp',
-                                      Listen => 1) or die "no port: $!\n";
-        $port = $s->sockport;
-        close $s;
-        open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!\n";
-        print $f <<"_EOC_";
+    my ($port, $pid) = WsgateTest::nginx_solo(
+        name => 'nginx_backend', bin => $bin, dir => $dir, conf => sub {
+            my $port = shift;
+            return <<"_EOC_";
 daemon off;
 master_process off;
 worker_processes 1;
@@ -180,52 +151,15 @@ http {
     }
 }
 _EOC_
-        close $f;
-
-        my $pid = fork;
-        die "nginx_backend: fork failed: $!\n" unless defined $pid;
-        if ($pid == 0) {
-            # SIGTERM when the test process goes, however it goes
-            my $nr = eval { require 'syscall.ph'; &SYS_prctl() };
-            syscall($nr, 1, 15) if $nr;
-            POSIX::_exit(0) if getppid() != $Owner;
-            open STDIN, '<', '/dev/null';
-            open STDOUT, '>', '/dev/null';
-            open STDERR, '>>', "$dir/stderr";
-            exec($bin, '-p', "$dir/", '-c', "$dir/nginx.conf",
-                 '-e', "$dir/error.log") or POSIX::_exit(127);
-        }
-        my $deadline = now() + 10;
-        while (now() < $deadline) {
-            last if waitpid($pid, POSIX::WNOHANG()) == $pid;
-            my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                          PeerPort => $port, Proto => 'tcp');
-            if ($c) {
-                close $c;
-                $Backend = $pid;
-                return $ENV{TEST_NGINX_BE_PORT} = $port;
-            }
-            sleep_s(0.01);
-        }
-        kill 'KILL', $pid if waitpid($pid, POSIX::WNOHANG()) == 0;
-        waitpid $pid, 0;
-    }
-    die "nginx_backend: $bin did not start; see $dir/error.log\n";
+        });
+    $Backend = $pid;
+    return $ENV{TEST_NGINX_BE_PORT} = $port;
 }
 
 END {
     if ($$ == $Owner && $Backend) {
         local $?;
-        kill 'QUIT', $Backend;
-        my $deadline = now() + 3;
-        while (waitpid($Backend, POSIX::WNOHANG()) == 0) {
-            if (now() > $deadline) {
-                kill 'KILL', $Backend;
-                waitpid $Backend, 0;
-                last;
-            }
-            sleep_s(0.01);
-        }
+        WsgateTest::nginx_solo_stop($Backend);
     }
 }
 

@@ -273,6 +273,65 @@ sub die_with_parent {
     POSIX::_exit(0) if getppid() != $Owner;
 }
 
+# A one-process nginx (master_process off in its config) for a second
+# server beside the one under test: nginx_solo(name => 'nginx_edge',
+# bin => $bin, dir => $dir, conf => sub { my $port = shift; "..." })
+# writes conf's text for a free 127.0.0.1 port to <dir>/nginx.conf, starts
+# `bin -p <dir>/ -c <dir>/nginx.conf -e <dir>/error.log` (stdout to
+# /dev/null, stderr to <dir>/stderr, SIGTERM when the test process goes)
+# and returns (port, pid) once it accepts connections; up to 5 ports are
+# tried, then it dies naming `name`.  nginx_solo_stop($pid): QUIT, and
+# KILL after 3 s.
+sub nginx_solo {
+    my %o = @_;
+    my ($name, $bin, $dir) = @o{qw(name bin dir)};
+    for (1 .. 5) {
+        my $port = free_port();
+        open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!\n";
+        print $f $o{conf}->($port);
+        close $f;
+
+        my $pid = fork;
+        die "$name: fork failed: $!\n" unless defined $pid;
+        if ($pid == 0) {
+            die_with_parent();
+            open STDIN, '<', '/dev/null';
+            open STDOUT, '>', '/dev/null';
+            open STDERR, '>>', "$dir/stderr";
+            exec($bin, '-p', "$dir/", '-c', "$dir/nginx.conf",
+                 '-e', "$dir/error.log") or POSIX::_exit(127);
+        }
+        my $deadline = time + 10;
+        while (time < $deadline) {
+            last if waitpid($pid, WNOHANG) == $pid;
+            my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                          PeerPort => $port, Proto => 'tcp');
+            if ($s) {
+                close $s;
+                return ($port, $pid);
+            }
+            sleep 0.01;
+        }
+        kill 'KILL', $pid if waitpid($pid, WNOHANG) == 0;
+        waitpid $pid, 0;
+    }
+    die "$name: $bin did not start; see $dir/error.log\n";
+}
+
+sub nginx_solo_stop {
+    my $pid = shift;
+    kill 'QUIT', $pid;
+    my $deadline = time + 3;
+    while (waitpid($pid, WNOHANG) == 0) {
+        if (time > $deadline) {
+            kill 'KILL', $pid;
+            waitpid $pid, 0;
+            last;
+        }
+        sleep 0.01;
+    }
+}
+
 # Start (or restart) the redis-server of $inst; returns 1 when it is ready,
 # 0 when it exited (e.g. the port was taken meanwhile).
 sub spawn {
