@@ -294,6 +294,19 @@ ngx_http_wsgate_cluster_cancel(ngx_http_wsgate_cluster_op_t *cop)
 
 
 void
+ngx_http_wsgate_cluster_push(ngx_http_wsgate_cluster_t *cl)
+{
+    ngx_uint_t  i;
+
+    for (i = 0; i < cl->nnodes; i++) {
+        if (cl->nodes[i].rd) {
+            ngx_http_wsgate_redis_push(cl->nodes[i].rd);
+        }
+    }
+}
+
+
+void
 ngx_http_wsgate_cluster_watch(ngx_http_wsgate_cluster_t *cl,
     ngx_http_wsgate_cluster_watch_pt watch,
     ngx_http_wsgate_redis_event_pt event, void *data)

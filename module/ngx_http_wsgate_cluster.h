@@ -36,6 +36,9 @@ ngx_http_wsgate_cluster_op_t *ngx_http_wsgate_cluster_send(
 
 void ngx_http_wsgate_cluster_cancel(ngx_http_wsgate_cluster_op_t *cop);
 
+/* ngx_http_wsgate_redis_push() on every master's connection */
+void ngx_http_wsgate_cluster_push(ngx_http_wsgate_cluster_t *cl);
+
 /*
  * A watcher of the masters' connections (the token cache): watch() is
  * called for every connection the cluster opens, now and later, with the

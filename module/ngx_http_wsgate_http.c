@@ -45,6 +45,18 @@ ngx_http_wsgate_cancel(ngx_http_wsgate_main_conf_t *wmcf, void *op)
 }
 
 
+void
+ngx_http_wsgate_push(ngx_http_wsgate_main_conf_t *wmcf)
+{
+    if (wmcf->cluster) {
+        ngx_http_wsgate_cluster_push(wmcf->cluster);
+
+    } else {
+        ngx_http_wsgate_redis_push(wmcf->client);
+    }
+}
+
+
 ngx_msec_t
 ngx_http_wsgate_now_ms(void)
 {

@@ -251,6 +251,9 @@ void *ngx_http_wsgate_send(ngx_http_wsgate_main_conf_t *wmcf, ngx_uint_t argc,
     ngx_http_wsgate_redis_status_e *status);
 void ngx_http_wsgate_cancel(ngx_http_wsgate_main_conf_t *wmcf, void *op);
 
+/* the store's queued commands written at once (ngx_http_wsgate_redis_push) */
+void ngx_http_wsgate_push(ngx_http_wsgate_main_conf_t *wmcf);
+
 /* wall-clock milliseconds, as the records and the CLI write them */
 ngx_msec_t ngx_http_wsgate_now_ms(void);
 

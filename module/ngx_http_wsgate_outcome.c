@@ -272,6 +272,14 @@ ngx_http_wsgate_record(ngx_http_request_t *r, ngx_str_t *ws, const char *what,
         return;
     }
 
+    /*
+     * Out before the answer: the client's next register, maybe through
+     * another worker, must find this one written (a failure, then the
+     * recovery that clears it, never the other way round).
+     */
+
+    ngx_http_wsgate_push(wmcf);
+
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "wsgate register: workspace \"%V\": recording %s",
                    ws, what);

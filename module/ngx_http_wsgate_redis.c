@@ -248,6 +248,35 @@ ngx_http_wsgate_redis_set_gauge(ngx_http_wsgate_redis_t *rd)
 }
 
 
+void
+ngx_http_wsgate_redis_push(ngx_http_wsgate_redis_t *rd)
+{
+    ssize_t            n;
+    ngx_connection_t  *c;
+
+    if (rd->state != NGX_HTTP_WSGATE_REDIS_CONNECTED) {
+        return;
+    }
+
+    c = rd->connection;
+
+    while (rd->out_pos < rd->out_len) {
+
+        n = c->send(c, rd->out + rd->out_pos, rd->out_len - rd->out_pos);
+
+        if (n <= 0) {
+            /* NGX_AGAIN, or an error the posted write event will meet */
+            return;
+        }
+
+        rd->out_pos += n;
+    }
+
+    rd->out_pos = 0;
+    rd->out_len = 0;
+}
+
+
 ngx_int_t
 ngx_http_wsgate_redis_is_up(ngx_http_wsgate_redis_t *rd)
 {

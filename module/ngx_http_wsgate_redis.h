@@ -111,6 +111,13 @@ ngx_http_wsgate_redis_op_t *ngx_http_wsgate_redis_send(
     ngx_http_wsgate_redis_handler_pt handler, void *data,
     ngx_http_wsgate_redis_status_e *status);
 
+/*
+ * What is queued is written now, not at the end of this event loop
+ * iteration: for a write that a later request, maybe on another worker's
+ * connection, must not overtake.  Errors are left to the write event.
+ */
+void ngx_http_wsgate_redis_push(ngx_http_wsgate_redis_t *rd);
+
 /* The owner is gone: the reply, when it comes, is dropped. */
 void ngx_http_wsgate_redis_cancel(ngx_http_wsgate_redis_op_t *op);
 
