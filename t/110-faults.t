@@ -715,7 +715,7 @@ main::run_scenario('hup',
         my $s = main::now();
         # each HUP once the master has taken the one before
         for my $i (1 .. 3) {
-            kill 'HUP', nginx_master_pid();
+            kill 'HUP', WsgateHttp::nginx_master_pid();
             main::wait_log(qr/signal 1 \(SIGHUP\) received/, $i);
         }
         # the workers of the last configuration, and only them
@@ -758,7 +758,7 @@ main::run_scenario('sigkill',
     allow => { drop => sub { $_[0]->{pid} eq $_[1]->{killed}
                              || $_[0]->{flags} =~ /fresh/ } },
     fault => sub {
-        my @old = nginx_worker_pids();
+        my @old = WsgateHttp::nginx_worker_pids();
         my $victim = $old[0];
         my $s = main::now();
         kill 'KILL', $victim;

@@ -863,7 +863,7 @@ ok
 # a token on each master, then every wsgate connection is that user's
 main::get_t($::T[$_]) for 0 .. 2;
 for my $i (0 .. 2) {
-    my $list = cluster_cmd_node($::C, $::C->{masters}[$i], 'CLIENT', 'LIST');
+    my $list = WsgateCluster::cluster_cmd_node($::C, $::C->{masters}[$i], 'CLIENT', 'LIST');
     my @ours = grep { /\bname=wsgate-\d+/ } split /\n/, $list;
     my @other = grep { !/\buser=wsgate-edge\b/ } @ours;
     Test::More::ok(@ours && !@other,

@@ -674,13 +674,14 @@ sub run_tests () {
     cleanup();
 }
 
-# Perl code from --- init / --- post_setup_server_root, run in package
-# main with $block in scope.
+# Perl code from --- init / --- post_setup_server_root, run in this
+# package (Test::Nginx::Util), as upstream evaluates it, with $block in
+# scope: a suite's helpers are called as main::f() or by their package.
 sub eval_block_code {
     my ($block, $what) = @_;
     my $code = $block->$what;
     return unless defined $code && $code =~ /\S/;
-    my $ok = eval "package main; #line 1 \"--- $what\"\n"
+    my $ok = eval "package Test::Nginx::Util; #line 1 \"--- $what\"\n"
                   . "$code;\n1;";
     bail_out($block->name . " - $what failed: $@") unless $ok;
 }
