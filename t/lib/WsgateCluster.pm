@@ -24,7 +24,20 @@ package WsgateCluster;
 # where a node is a WsgateTest instance hash (port, bus_port, dir, pid,
 # id, role, master_id).  Every node is stopped, and its dir removed, at
 # END (only the processes started here).  Options: replicas => 0|1,
-# node_timeout => ms, conf => [extra config lines].
+# node_timeout => ms, conf => [extra config lines], tls => 1.
+#
+# With tls => 1 each node also has a TLS port of its own (tls_port in the
+# node), with `tls-cluster yes` (the cluster bus speaks TLS, and CLUSTER
+# SLOTS, CLUSTER NODES and MOVED name the TLS ports to a client on a TLS
+# port, the plain ports to one on a plain port), `tls-replication yes` and
+# `tls-auth-clients no`; every node has the same certificate (WsgateTest's
+# make_tls_files: SAN IP:127.0.0.1 and DNS:localhost, good for clientAuth
+# too, as the bus asks for one), and the cluster has ca, wrong_ca (an
+# unrelated CA), cert and key (file names).  The fixture itself, and
+# redis-cli --cluster create, keep to the plain ports.  MIGRATE (so
+# cluster_move_slot) must name the target's TLS port under tls-cluster;
+# cluster_move_slot does, redis-cli --cluster reshard on the plain ports
+# does not (it fails with IOERR).
 #
 # cluster_cmd($c, @args)   one command, routed: its key's slot (key_slot)
 #     gives the master; a MOVED reply updates that slot and the command
@@ -70,7 +83,9 @@ package WsgateCluster;
 # cluster_conf($c, @opts)   "wsgate_redis_cluster 127.0.0.1:<p1>
 #     127.0.0.1:<p2> 127.0.0.1:<p3> <opts>;" (the three masters); options
 #     as name => value pairs, in order: timeout => '2s' gives timeout=2s,
-#     a value of undef gives the bare word (tls => undef).
+#     a value of undef gives the bare word (tls => undef); tls_ports => 1
+#     (anywhere in the list, not written out) names the masters' TLS ports
+#     (a cluster started with tls => 1).
 # run_tool($timeout, @cmd)   runs a command (redis-cli) with stdin
 #     /dev/null, killed after $timeout s; returns (exit status, output).
 # nginx_edge(http_config => '...', config => '...')   a second nginx with
@@ -177,6 +192,7 @@ sub node_conf {
             "cluster-node-timeout $c->{node_timeout}",
             'cluster-replica-validity-factor 0',
             'cluster-allow-replica-migration no',
+            $c->{tls} ? ('tls-cluster yes', 'tls-replication yes') : (),
             @{ $c->{extra_conf} }];
 }
 
@@ -184,9 +200,13 @@ sub start_node {
     my ($c, $n) = @_;
     for (1 .. 5) {
         if (!$n->{port}) {
-            $n->{port} = WsgateTest::free_port();
-            $n->{bus_port} = WsgateTest::free_port();
-            redo if $n->{bus_port} == $n->{port};
+            # the client port, the bus port and the TLS port: distinct
+            my @p;
+            while (@p < ($c->{tls} ? 3 : 2)) {
+                my $p = WsgateTest::free_port();
+                push @p, $p unless grep { $_ == $p } @p;
+            }
+            @$n{qw(port bus_port tls_port)} = @p;
         }
         $n->{conf} = node_conf($c, $n);
         return 1 if WsgateTest::spawn($n);
@@ -204,11 +224,21 @@ sub cluster_start {
     my $replicas = $o{replicas} ? 1 : 0;
     my $c = { node_timeout => $o{node_timeout} || 5000,
               extra_conf => [@{ $o{conf} || [] }],
-              nodes => [], conn => {} };
+              nodes => [], conn => {}, tls => $o{tls} ? 1 : 0 };
     push @Clusters, $c;
 
+    if ($c->{tls}) {
+        # one CA and one certificate for every node: a node verifies its
+        # peers on the bus against its tls-ca-cert-file
+        $c->{tls_dir} = File::Temp::tempdir('wsgate-cluster-tls-XXXXXX',
+                                            TMPDIR => 1, CLEANUP => 0);
+        my $files = { dir => $c->{tls_dir} };
+        WsgateTest::make_tls_files($files, client => 1);
+        $c->{$_} = $files->{$_} for qw(ca wrong_ca cert key);
+    }
     for my $i (1 .. 3 * (1 + $replicas)) {
         my $n = WsgateTest::new_instance(name => "CLUSTER$i");
+        $n->{$_} = $c->{$_} for $c->{tls} ? qw(ca cert key) : ();
         push @{ $c->{nodes} }, $n;
         start_node($c, $n);
     }
@@ -579,7 +609,9 @@ sub cluster_move_slot {
                                     $slot, 100000) };
     }
     if (@keys) {
-        cluster_cmd_node($c, $from, 'MIGRATE', '127.0.0.1', $to->{port}, '',
+        # under tls-cluster the source connects to the target with TLS
+        cluster_cmd_node($c, $from, 'MIGRATE', '127.0.0.1',
+                         $c->{tls} ? $to->{tls_port} : $to->{port}, '',
                          0, 5000, 'KEYS', @keys);
     }
     if (!defined $o{finish} || $o{finish}) {
@@ -605,9 +637,20 @@ sub cluster_wait_replicas {
 }
 
 sub cluster_conf {
-    my ($c, @opts) = @_;
+    my ($c, @in) = @_;
+    my ($key, @opts) = ('port');
+    while (@in) {
+        my ($k, $v) = splice @in, 0, 2;
+        if ($k eq 'tls_ports') {
+            $key = $v ? 'tls_port' : 'port';
+            next;
+        }
+        push @opts, $k, $v;
+    }
+    croak "cluster_conf: tls_ports => 1 on a cluster without TLS"
+        if grep { !$_->{$key} } @{ $c->{masters} };
     return 'wsgate_redis_cluster '
-           . join(' ', map { "127.0.0.1:$_->{port}" } @{ $c->{masters} })
+           . join(' ', map { "127.0.0.1:$_->{$key}" } @{ $c->{masters} })
            . WsgateTest::conf_opts(@opts) . ';';
 }
 
@@ -679,6 +722,7 @@ END {
                 WsgateTest::stop_instance($n);
                 remove_tree($n->{dir}) if $n->{dir} && -d $n->{dir};
             }
+            remove_tree($c->{tls_dir}) if $c->{tls_dir} && -d $c->{tls_dir};
         }
     }
 }

@@ -475,8 +475,13 @@ sub make_ca {
                 '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
 }
 
+# In $inst->{dir}: ca.crt, wrong-ca.crt (an unrelated CA) and server.crt
+# / server.key (SAN IP:127.0.0.1, DNS:localhost, signed by ca.crt); sets
+# $inst->{ca, wrong_ca, cert, key}.  With client => 1 the certificate is
+# good for clientAuth as well (a Redis Cluster node presents it on the
+# cluster bus, which always asks for a client certificate).
 sub make_tls_files {
-    my $inst = shift;
+    my ($inst, %o) = @_;
     my $dir = $inst->{dir};
     make_ca($dir, 'ca', 'wsgate test CA');
     make_ca($dir, 'wrong-ca', 'wsgate unrelated CA');
@@ -488,7 +493,8 @@ sub make_tls_files {
     print $ext "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
                . "basicConstraints=CA:FALSE\n"
                . "keyUsage=critical,digitalSignature,keyEncipherment\n"
-               . "extendedKeyUsage=serverAuth\n";
+               . "extendedKeyUsage=serverAuth"
+               . ($o{client} ? ",clientAuth\n" : "\n");
     close $ext;
     run_openssl($dir, 'x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt',
                 '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt',
