@@ -2,8 +2,9 @@
 #
 # Issue 15: wsgate on a Redis Cluster (wsgate_redis_cluster).  The suite
 # starts its own clusters, whatever WSGATE_TEST_CLUSTER says: one of 3
-# masters (cluster-node-timeout 1.5 s) for most blocks, and one of 3
-# masters + 3 replicas for the failover.  Tokens and workspaces are chosen
+# masters (cluster-node-timeout 1.5 s) for most blocks, one of 3
+# masters + 3 replicas for the failover, and one of 3 masters with TLS
+# ports (tls-cluster yes) for TLS.  Tokens and workspaces are chosen
 # by their key slots, so that each block knows which master holds what.
 # In order (no_shuffle), and blocks share the cluster:
 #
@@ -24,7 +25,11 @@
 #   replica is promoted, then right answers again without a reload;
 #   two nginx edges on one cluster: a failure recorded through one shows
 #   in the other's wsgate_status, and with the token cache on both, a
-#   revocation reaches both within 100 ms.
+#   revocation reaches both within 100 ms;
+#   AUTH (an ACL user) on every master's connection, a wrong password;
+#   TLS with verification on every master's connection (the seeds' TLS
+#   ports given, the other masters' learned from CLUSTER SLOTS), a name
+#   the certificate does not carry.
 
 # this suite's clusters are its own: no cluster from WsgateTest's import
 BEGIN { $ENV{WSGATE_TEST_CLUSTER} = 0 }
@@ -43,6 +48,8 @@ use Time::HiRes ();
 
 our $C = cluster_start(replicas => 0, node_timeout => 1500);
 our $C6 = cluster_start(replicas => 1, node_timeout => 1500);
+# CLUSTER SLOTS names its TLS ports to a TLS client: wsgate must find them
+our $CT = cluster_start(replicas => 0, node_timeout => 1500, tls => 1);
 redis_use_cluster($C);
 nginx_backend();
 
@@ -156,6 +163,12 @@ seed_all();
 seed_token($TWM, ws => $WM, kind => 'workspace');
 seed_token($TWA, ws => $WA, kind => 'workspace');
 
+# the TLS cluster: T[i] and W[i] on master i (its split is checked in
+# TEST 14)
+redis_use_cluster($CT);
+seed_token($T[$_], ws => $W[$_], kind => 'workspace') for 0 .. 2;
+redis_use_cluster($C);
+
 # ---------------------------------------------------------------------------
 # Helpers.
 
@@ -217,6 +230,19 @@ sub within {
         return 0 if now() > $deadline;
         sleep_s(0.005);
     }
+}
+
+# polls the error log of the nginx under test for a line matching $re, up
+# to 2 s; true once one is there
+sub error_log_has {
+    my $re = shift;
+    return ::within(2, sub {
+        open my $f, '<', Test::Nginx::Util::server_root() . '/logs/error.log'
+            or return 0;
+        my $seen = grep { /$re/ } <$f>;
+        close $f;
+        return $seen;
+    });
 }
 
 # a slot moved halfway by a block is moved the rest of the way (and a
@@ -309,6 +335,23 @@ our $HttpConfigBadAuth = <<"_EOC_";
         keepalive 16;
     }
 _EOC_
+
+# the seeds are the TLS cluster's masters on their TLS ports
+sub http_config_tls {
+    my $name = shift;
+    return <<"_EOC_";
+    @{[cluster_conf($::CT, tls_ports => 1, timeout => '500ms',
+                    tls => undef, tls_verify => undef, tls_ca => $::CT->{ca},
+                    tls_name => $name)]}
+    upstream be {
+        server 127.0.0.1:\$TEST_NGINX_BE_PORT;
+        keepalive 16;
+    }
+_EOC_
+}
+
+our $HttpConfigTLS = http_config_tls('localhost');
+our $HttpConfigTLSBadName = http_config_tls('redis.example.com');
 
 our $Config = <<'_EOC_';
     location = /t {
@@ -632,6 +675,30 @@ sub block_two_edges_cache {
     nginx_edge_stop($b);
 }
 
+# TEST 14
+sub block_tls {
+    for my $i (0 .. 2) {
+        Test::More::is(cluster_master_of($::CT, 'wsgate:token:'
+                                                . sha256_hex($::T[$i]))->{port},
+                       $::CT->{masters}[$i]{port},
+                       "TLS cluster: T[$i]'s key is on master $i");
+    }
+    # a token on each master: a connection to each; then every wsgate
+    # connection a master has is on its TLS port
+    ::get_t($::T[$_]) for 0 .. 2;
+    for my $i (0 .. 2) {
+        my $m = $::CT->{masters}[$i];
+        my $list = cluster_cmd_node($::CT, $m, 'CLIENT', 'LIST');
+        my @ours = grep { /\bname=wsgate-\d+\b/ } split /\n/, $list;
+        my @plain = grep { !/\bladdr=127\.0\.0\.1:$m->{tls_port}\b/ }
+                    @ours;
+        Test::More::ok(@ours && !@plain,
+                       "master $i: wsgate's connections (" . @ours
+                       . ") are on its TLS port $m->{tls_port}")
+            or Test::More::diag($list);
+    }
+}
+
 # the ACL user exists before the blocks' nginx starts (Test::Nginx runs
 # a block's --- init only once nginx is up)
 add_block_preprocessor(sub {
@@ -891,16 +958,8 @@ WRONGPASS
 ok
 --- init
 # the refusal is logged when a worker first connects, before any request
-my $seen = 0;
-for (1 .. 200) {
-    open my $f, '<', Test::Nginx::Util::server_root() . '/logs/error.log'
-        or last;
-    $seen = grep { /connection setup refused: .*WRONGPASS/ } <$f>;
-    close $f;
-    last if $seen;
-    Time::HiRes::sleep(0.01);
-}
-Test::More::ok($seen, 'the refused AUTH is in the error log');
+Test::More::ok(main::error_log_has(qr/connection setup refused: .*WRONGPASS/),
+               'the refused AUTH is in the error log');
 --- request eval
 [map { "GET /t" } 0 .. 2]
 --- more_headers eval
@@ -909,3 +968,53 @@ Test::More::ok($seen, 'the refused AUTH is in the error log');
 [503, 503, 503]
 --- response_headers eval
 [("Retry-After: 1") x 3]
+
+
+
+=== TEST 14: TLS on every master's connection (tls tls_verify tls_ca= tls_name=, the seeds' TLS ports): tokens on each master answered, unknown ones 401
+--- http_config eval: $::HttpConfigTLS
+--- config eval: $::Config
+--- user_files
+>>> t
+ok
+--- init
+main::block_tls();
+--- request eval
+[map { "GET /t" } 0 .. 5]
+--- more_headers eval
+[(map { "Authorization: Bearer $::T[$_]" } 0 .. 2),
+ (map { "Authorization: Bearer $::U[$_]" } 0 .. 2)]
+--- error_code eval
+[200, 200, 200, 401, 401, 401]
+--- response_headers eval
+[(map { "X-WS: $::W[$_]" } 0 .. 2),
+ ("WWW-Authenticate: Bearer error=\"invalid_token\"") x 3]
+--- no_error_log
+[error]
+
+
+
+=== TEST 15: TLS with a name the nodes' certificate does not carry: 503 with Retry-After, never 401, and the certificate error logged
+--- http_config eval: $::HttpConfigTLSBadName
+--- config eval: $::Config
+--- user_files
+>>> t
+ok
+--- init
+# logged when a connection is tried, once per backoff step: not after
+# each request (a --- error_log would look after each one)
+main::get_t($::T[0]);
+Test::More::ok(main::error_log_has(
+                   qr/wsgate redis: \S+ (?:still )?unavailable: SSL certificate does not match "redis\.example\.com"/),
+               'the certificate error is in the error log');
+--- request eval
+[map { "GET /t" } 0 .. 3]
+--- more_headers eval
+[(map { "Authorization: Bearer $::T[$_]" } 0 .. 2),
+ "Authorization: Bearer $::U[0]"]
+--- error_code eval
+[503, 503, 503, 503]
+--- response_headers eval
+[("Retry-After: 1") x 4]
+--- response_body eval
+[('{"error":"auth backend unavailable"}') x 4]
