@@ -605,10 +605,15 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     u_char                         inaddr6[16];
 #endif
 
+    cluster = (cmd->name.len == sizeof("wsgate_redis_cluster") - 1);
+
     if (wmcf->redis != NULL) {
-        return wmcf->redis->seeds ? "is duplicate, or with "
-                                    "\"wsgate_redis_cluster\""
-                                  : "is duplicate, or with \"wsgate_redis\"";
+        if ((wmcf->redis->seeds != NULL) == cluster) {
+            return "is duplicate";
+        }
+
+        return cluster ? "cannot be used with \"wsgate_redis\""
+                       : "cannot be used with \"wsgate_redis_cluster\"";
     }
 
     rcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_wsgate_redis_conf_t));
@@ -617,8 +622,6 @@ ngx_http_wsgate_redis(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
     }
 
     value = cf->args->elts;
-
-    cluster = (cmd->name.len == sizeof("wsgate_redis_cluster") - 1);
 
     if (ngx_http_wsgate_redis_address(cf, &value[1], &u) != NGX_OK) {
         return NGX_CONF_ERROR;

@@ -245,3 +245,45 @@ invalid value "maybe" in "wsgate_auth" directive, it must be "on" or "off"
 --- must_die
 --- error_log
 invalid number of arguments in "wsgate_bind" directive
+
+
+
+=== TEST 22: wsgate_redis and wsgate_redis_cluster together
+--- http_config
+    wsgate_redis 127.0.0.1:6379;
+    wsgate_redis_cluster 127.0.0.1:7000 127.0.0.1:7001;
+--- config
+--- must_die
+--- error_log
+"wsgate_redis_cluster" directive cannot be used with "wsgate_redis"
+
+
+
+=== TEST 23: a duplicate wsgate_redis_cluster
+--- http_config
+    wsgate_redis_cluster 127.0.0.1:7000;
+    wsgate_redis_cluster 127.0.0.1:7001;
+--- config
+--- must_die
+--- error_log
+"wsgate_redis_cluster" directive is duplicate
+
+
+
+=== TEST 24: a cluster has no database but 0
+--- http_config
+    wsgate_redis_cluster 127.0.0.1:7000 127.0.0.1:7001 db=1;
+--- config
+--- must_die
+--- error_log
+a redis cluster has no "db" but 0
+
+
+
+=== TEST 25: cluster nodes are TCP addresses
+--- http_config
+    wsgate_redis_cluster 127.0.0.1:7000 unix:/tmp/wsgate-node.sock;
+--- config
+--- must_die
+--- error_log
+redis cluster node "unix:/tmp/wsgate-node.sock" is a unix socket

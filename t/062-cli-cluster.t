@@ -476,7 +476,17 @@ our @T_ASK;
 # WRITE) with its first write; meanwhile the workspace's slot moves to
 # master 2.  Master 0 answers MOVED, the CLI goes where it says.
 
-our $WV = ws_on(0, 10);
+# a workspace whose slot holds no key yet (a token minted earlier may sit
+# in any slot): SETSLOT NODE refuses to give away a slot with keys
+our $WV;
+for (1 .. 100) {
+    my $ws = ws_on(0, 10);
+    next if cluster_cmd_node($C, $M[0], 'CLUSTER', 'COUNTKEYSINSLOT',
+                             key_slot(skey($ws)));
+    $WV = $ws;
+    last;
+}
+die "no workspace on master 0 with an empty slot\n" unless $WV;
 our $T_MOV;
 {
     my $slot = key_slot(skey($WV));
