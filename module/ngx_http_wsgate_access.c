@@ -52,6 +52,7 @@ static ngx_int_t ngx_http_wsgate_access_deny(ngx_http_request_t *r,
 static void ngx_http_wsgate_access_count(ngx_http_wsgate_ctx_t *ctx);
 static ngx_int_t ngx_http_wsgate_access_precontent(ngx_http_request_t *r);
 static void ngx_http_wsgate_cleanup(void *data);
+static void ngx_http_wsgate_ctx_release(void *data);
 static ngx_int_t ngx_http_wsgate_deny_header_filter(ngx_http_request_t *r);
 static ngx_int_t ngx_http_wsgate_deny_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
@@ -113,10 +114,40 @@ ngx_http_wsgate_access_init(ngx_conf_t *cf)
 }
 
 
+/*
+ * The context does not come from r->pool: at about 500 bytes it does not
+ * fit in what a proxied request leaves of the pool's first block, and a
+ * second block (a malloc() and a free() of request_pool_size) cost more
+ * than the rest of a cached lookup.  Contexts are kept on a per-worker
+ * free list instead, each given back by a cleanup of r->pool; the list
+ * keeps at most NGX_HTTP_WSGATE_CTX_FREE of them, the rest are freed.
+ * With NGX_DEBUG_PALLOC (the sanitizer build) none is kept, so that a
+ * context touched after its request is a use after free again.
+ */
+
+#if (NGX_DEBUG_PALLOC)
+#define NGX_HTTP_WSGATE_CTX_FREE  0
+#else
+#define NGX_HTTP_WSGATE_CTX_FREE  1024
+#endif
+
+typedef union ngx_http_wsgate_ctx_slot_u  ngx_http_wsgate_ctx_slot_t;
+
+union ngx_http_wsgate_ctx_slot_u {
+    ngx_http_wsgate_ctx_t        ctx;
+    ngx_http_wsgate_ctx_slot_t  *next;
+};
+
+static ngx_http_wsgate_ctx_slot_t  *ngx_http_wsgate_ctx_free;
+static ngx_uint_t                   ngx_http_wsgate_ctx_nfree;
+
+
 ngx_http_wsgate_ctx_t *
 ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
 {
-    ngx_http_wsgate_ctx_t  *ctx;
+    ngx_pool_cleanup_t          *cln;
+    ngx_http_wsgate_ctx_t       *ctx;
+    ngx_http_wsgate_ctx_slot_t  *slot;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_wsgate_module);
 
@@ -124,16 +155,64 @@ ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
         return ctx;
     }
 
-    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_wsgate_ctx_t));
-    if (ctx == NULL) {
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
         return NULL;
     }
 
+    slot = ngx_http_wsgate_ctx_free;
+
+    if (slot) {
+        ngx_http_wsgate_ctx_free = slot->next;
+        ngx_http_wsgate_ctx_nfree--;
+
+    } else {
+        slot = ngx_alloc(sizeof(ngx_http_wsgate_ctx_slot_t),
+                         r->connection->log);
+        if (slot == NULL) {
+            return NULL;
+        }
+    }
+
+    ctx = &slot->ctx;
+    ngx_memzero(ctx, sizeof(ngx_http_wsgate_ctx_t));
+
     ctx->request = r;
+
+    cln->handler = ngx_http_wsgate_ctx_release;
+    cln->data = ctx;
 
     ngx_http_set_ctx(r, ctx, ngx_http_wsgate_module);
 
     return ctx;
+}
+
+
+/*
+ * r->pool is being destroyed: the request's own cleanups ran already, so
+ * nothing waits for Redis on its behalf any more (called off here all the
+ * same, should a request have ended some other way)
+ */
+
+static void
+ngx_http_wsgate_ctx_release(void *data)
+{
+    ngx_http_wsgate_ctx_t  *ctx = data;
+
+    ngx_http_wsgate_ctx_slot_t  *slot;
+
+    ngx_http_wsgate_cleanup(ctx);
+
+    slot = (ngx_http_wsgate_ctx_slot_t *) ctx;
+
+    if (ngx_http_wsgate_ctx_nfree >= NGX_HTTP_WSGATE_CTX_FREE) {
+        ngx_free(slot);
+        return;
+    }
+
+    slot->next = ngx_http_wsgate_ctx_free;
+    ngx_http_wsgate_ctx_free = slot;
+    ngx_http_wsgate_ctx_nfree++;
 }
 
 
