@@ -125,11 +125,7 @@ ngx_http_wsgate_access_init(ngx_conf_t *cf)
  * context touched after its request is a use after free again.
  */
 
-#if (NGX_DEBUG_PALLOC)
-#define NGX_HTTP_WSGATE_CTX_FREE  0
-#else
 #define NGX_HTTP_WSGATE_CTX_FREE  1024
-#endif
 
 typedef union ngx_http_wsgate_ctx_slot_u  ngx_http_wsgate_ctx_slot_t;
 
@@ -205,6 +201,12 @@ ngx_http_wsgate_ctx_release(void *data)
 
     slot = (ngx_http_wsgate_ctx_slot_t *) ctx;
 
+#if (NGX_DEBUG_PALLOC)
+
+    ngx_free(slot);
+
+#else
+
     if (ngx_http_wsgate_ctx_nfree >= NGX_HTTP_WSGATE_CTX_FREE) {
         ngx_free(slot);
         return;
@@ -213,6 +215,8 @@ ngx_http_wsgate_ctx_release(void *data)
     slot->next = ngx_http_wsgate_ctx_free;
     ngx_http_wsgate_ctx_free = slot;
     ngx_http_wsgate_ctx_nfree++;
+
+#endif
 }
 
 
