@@ -171,7 +171,7 @@ ngx_http_wsgate_get_ctx(ngx_http_request_t *r)
     }
 
     ctx = &slot->ctx;
-    ngx_memzero(ctx, sizeof(ngx_http_wsgate_ctx_t));
+    ngx_memzero(ctx, offsetof(ngx_http_wsgate_ctx_t, token_key));
 
     ctx->request = r;
 

@@ -36,7 +36,7 @@ ngx_int_t
 ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
 {
     size_t                       len;
-    ngx_str_t                    digest;
+    ngx_str_t                    digest, key;
     const char                  *why;
     ngx_int_t                     rc;
     const u_char                 *token;
@@ -119,18 +119,31 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     digest.data = hex;
     digest.len = NGX_HTTP_WSGATE_DIGEST_LEN;
 
+    /* in the context when it fits: a proxied request's pool has no room */
+
+    if (ngx_http_wsgate_key_len(NGX_HTTP_WSGATE_KEY_TOKEN,
+                                wmcf->key_prefix.len, digest.len)
+        <= sizeof(ctx->token_key))
+    {
+        key.data = ctx->token_key;
+        key.len = ngx_http_wsgate_key(key.data, NGX_HTTP_WSGATE_KEY_TOKEN,
+                                      wmcf->key_prefix.data,
+                                      wmcf->key_prefix.len,
+                                      digest.data, digest.len)
+                  - key.data;
+
+    } else if (ngx_http_wsgate_make_key(r, NGX_HTTP_WSGATE_KEY_TOKEN, &digest,
+                                        &key)
+               != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ctx->query.handler = ngx_http_wsgate_auth_reply;
 
     if (wmcf->cache == NULL) {
         ngx_str_set(&ctx->query.argv[0], "HMGET");
-
-        if (ngx_http_wsgate_make_key(r, NGX_HTTP_WSGATE_KEY_TOKEN, &digest,
-                                     &ctx->query.argv[1])
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
+        ctx->query.argv[1] = key;
         ngx_str_set(&ctx->query.argv[2], "ws");
         ngx_str_set(&ctx->query.argv[3], "kind");
         ngx_str_set(&ctx->query.argv[4], "name");
@@ -143,13 +156,7 @@ ngx_http_wsgate_auth_lookup(ngx_http_request_t *r, ngx_http_wsgate_ctx_t *ctx)
     ngx_str_set(&ctx->query.argv[0], "EVAL");
     ctx->query.argv[1] = lookup;
     ngx_str_set(&ctx->query.argv[2], "1");
-
-    if (ngx_http_wsgate_make_key(r, NGX_HTTP_WSGATE_KEY_TOKEN, &digest,
-                                 &ctx->query.argv[3])
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
+    ctx->query.argv[3] = key;
 
     ctx->query.argc = 4;
 

@@ -137,7 +137,11 @@ typedef struct {
 } ngx_http_wsgate_query_t;
 
 
-/* the one per-request state, in r->pool */
+/* "wsgate:token:" and the digest's 64 hex digits, with room to spare */
+#define NGX_HTTP_WSGATE_TOKEN_KEY  96
+
+
+/* the one per-request state (ngx_http_wsgate_get_ctx()) */
 
 struct ngx_http_wsgate_ctx_s {
     ngx_http_request_t             *request;
@@ -186,6 +190,12 @@ struct ngx_http_wsgate_ctx_s {
     unsigned                        content:1;      /* wsgate_status */
     unsigned                        counted:1;      /* wsgate_metrics */
     unsigned                        cleanup:1;      /* registered */
+
+    /*
+     * the token key, when it fits (a longer wsgate_key_prefix: r->pool);
+     * last, and not zeroed by ngx_http_wsgate_get_ctx()
+     */
+    u_char                          token_key[NGX_HTTP_WSGATE_TOKEN_KEY];
 };
 
 

@@ -14,6 +14,9 @@ our $TOK_B = 'tBxK2m9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcE';
 our $TOK_S = 'sYs2m9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcEx';
 our $TOK_X = 'unKnoWn9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc';
 our $TOK_P = 'pReFiX9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNcE';
+# a key prefix too long for the key to be built in the request context
+our $LONG_PREFIX = 'acme-' . ('x' x 100) . ':';
+our $TOK_LP = 'lOnGpReFiX9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5b';
 our $TOK_M = 'mAlFoRm9QvR7sLp4nWd8hYf3cGj6aZe1uVt0iOq5bNc';
 our $TOK_L = 'L' x 512;
 # on a cluster (WSGATE_TEST_CLUSTER=1): a workspace on the third master
@@ -25,6 +28,7 @@ seed_token($TOK_A, ws => $WS_A, kind => 'workspace');
 seed_token($TOK_B, ws => $WS_B, kind => 'workspace');
 seed_token($TOK_S, name => 'system:scheduler', kind => 'system');
 seed_token($TOK_P, ws => $WS_B, kind => 'workspace', prefix => 'acme:');
+seed_token($TOK_LP, ws => $WS_C, kind => 'workspace', prefix => $LONG_PREFIX);
 seed_token($TOK_L, ws => $WS_A, kind => 'workspace');
 seed_token($TOK_C, ws => $WS_C, kind => 'workspace');
 redis_cmd('HSET', 'wsgate:token:' . sha256_hex($TOK_M),
@@ -399,3 +403,23 @@ hello
 ["ws=$::WS_A kind= prefix= result=\n", "ws=$::WS_B kind= prefix= result=\n",
  "ws=$::WS_C kind= prefix= result=\n",
  '{"error":"invalid workspace auth token"}']
+
+
+
+=== TEST 24: a key prefix of 106 bytes (the key does not fit the context's buffer) selects the keyspace too
+--- http_config eval
+"    @{[redis_conf()]}
+    @{[cache_conf()]}
+    wsgate_key_prefix \"$::LONG_PREFIX\";"
+--- config eval: $::Config
+--- request eval
+["GET /t", "GET /t", "GET /t"]
+--- more_headers eval
+["Authorization: Bearer $::TOK_LP", "Authorization: Bearer $::TOK_A",
+ "Authorization: Bearer $::TOK_LP"]
+--- error_code eval
+[200, 401, 200]
+--- response_body eval
+["ws=$::WS_C kind=workspace prefix=lOnGpReF result=ok\n",
+ '{"error":"invalid workspace auth token"}',
+ "ws=$::WS_C kind=workspace prefix=lOnGpReF result=ok\n"]
