@@ -88,7 +88,8 @@ unit: $(BUILD)/unit-tests
 
 $(BUILD)/unit-tests: $(wildcard t/unit/*.c t/unit/*.h) $(PURE_SRCS)
 	@mkdir -p $(BUILD)
-	$(CC) $(CFLAGS_T) $(SAN) -o $@ $(PURE_SRCS) $(wildcard t/unit/*.c) \
+	$(CC) $(CFLAGS_T) $(SAN) -fno-sanitize-recover=undefined -o $@ \
+	    $(PURE_SRCS) $(wildcard t/unit/*.c) \
 	    -lcjson -lhiredis -lcrypto
 
 test-unit: unit

@@ -135,7 +135,7 @@ ngx_http_wsgate_uuid_parse(const u_char *s, size_t len, u_char *out)
         lo = ngx_http_wsgate_hex[s[pos[n] + 1]];
 
         bad |= hi | lo;
-        buf[n] = (u_char) ((hi << 4) | (lo & 0x0f));
+        buf[n] = (u_char) (((hi & 0x0f) << 4) | (lo & 0x0f));
     }
 
     if (bad < 0) {
