@@ -29,6 +29,37 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 
+/*
+ * The URL check's reasons (ngx_http_wsgate_check.h), for the lists a
+ * harness holds answers to: what an address can get (no syntax reason),
+ * and what a URL can (its syntax, its address, its name)
+ */
+
+#define FUZZ_ADDR_REASONS                                                     \
+    NGX_HTTP_WSGATE_URL_UNSPECIFIED,                                          \
+    NGX_HTTP_WSGATE_URL_LOOPBACK,                                             \
+    NGX_HTTP_WSGATE_URL_LINK_LOCAL,                                           \
+    NGX_HTTP_WSGATE_URL_MULTICAST,                                            \
+    NGX_HTTP_WSGATE_URL_PRIVATE,                                              \
+    NGX_HTTP_WSGATE_URL_UNIQUE_LOCAL,                                         \
+    NGX_HTTP_WSGATE_URL_DOCUMENTATION,                                        \
+    NGX_HTTP_WSGATE_URL_CGNAT,                                                \
+    NGX_HTTP_WSGATE_URL_RESERVED,                                             \
+    NGX_HTTP_WSGATE_URL_TEREDO,                                               \
+    NGX_HTTP_WSGATE_URL_METADATA
+
+#define FUZZ_URL_REASONS                                                      \
+    NGX_HTTP_WSGATE_URL_INVALID,                                              \
+    NGX_HTTP_WSGATE_URL_SCHEME,                                               \
+    NGX_HTTP_WSGATE_URL_NO_HOST,                                              \
+    NGX_HTTP_WSGATE_URL_USERINFO,                                             \
+    NGX_HTTP_WSGATE_URL_PORT,                                                 \
+    NGX_HTTP_WSGATE_URL_HOST,                                                 \
+    NGX_HTTP_WSGATE_URL_NUMERIC,                                              \
+    FUZZ_ADDR_REASONS,                                                        \
+    NGX_HTTP_WSGATE_URL_INTERNAL
+
+
 /* 1 if reason is one of the n strings of list (by content), else 0 */
 
 static inline int

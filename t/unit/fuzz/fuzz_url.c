@@ -22,40 +22,11 @@
 
 
 static const char *const  url_reasons[] = {
-    NGX_HTTP_WSGATE_URL_INVALID,
-    NGX_HTTP_WSGATE_URL_SCHEME,
-    NGX_HTTP_WSGATE_URL_NO_HOST,
-    NGX_HTTP_WSGATE_URL_USERINFO,
-    NGX_HTTP_WSGATE_URL_PORT,
-    NGX_HTTP_WSGATE_URL_HOST,
-    NGX_HTTP_WSGATE_URL_NUMERIC,
-    NGX_HTTP_WSGATE_URL_UNSPECIFIED,
-    NGX_HTTP_WSGATE_URL_LOOPBACK,
-    NGX_HTTP_WSGATE_URL_LINK_LOCAL,
-    NGX_HTTP_WSGATE_URL_MULTICAST,
-    NGX_HTTP_WSGATE_URL_PRIVATE,
-    NGX_HTTP_WSGATE_URL_UNIQUE_LOCAL,
-    NGX_HTTP_WSGATE_URL_DOCUMENTATION,
-    NGX_HTTP_WSGATE_URL_CGNAT,
-    NGX_HTTP_WSGATE_URL_RESERVED,
-    NGX_HTTP_WSGATE_URL_TEREDO,
-    NGX_HTTP_WSGATE_URL_METADATA,
-    NGX_HTTP_WSGATE_URL_INTERNAL,
+    FUZZ_URL_REASONS
 };
 
-/* what an address can get: no syntax reason */
 static const char *const  addr_reasons[] = {
-    NGX_HTTP_WSGATE_URL_UNSPECIFIED,
-    NGX_HTTP_WSGATE_URL_LOOPBACK,
-    NGX_HTTP_WSGATE_URL_LINK_LOCAL,
-    NGX_HTTP_WSGATE_URL_MULTICAST,
-    NGX_HTTP_WSGATE_URL_PRIVATE,
-    NGX_HTTP_WSGATE_URL_UNIQUE_LOCAL,
-    NGX_HTTP_WSGATE_URL_DOCUMENTATION,
-    NGX_HTTP_WSGATE_URL_CGNAT,
-    NGX_HTTP_WSGATE_URL_RESERVED,
-    NGX_HTTP_WSGATE_URL_TEREDO,
-    NGX_HTTP_WSGATE_URL_METADATA,
+    FUZZ_ADDR_REASONS
 };
 
 static const char *const  path_reasons[] = {
@@ -78,6 +49,8 @@ static void fuzz_url(const u_char *data, size_t size);
 static void fuzz_addr(const u_char *data, size_t size);
 static void fuzz_addr_one(int family, const u_char *addr);
 static void fuzz_path(const u_char *data, size_t size);
+static void fuzz_private(const char *r0, const char *r1,
+    const char *const *list, size_t n);
 
 
 int
@@ -101,21 +74,7 @@ fuzz_url(const u_char *data, size_t size)
     r0 = ngx_http_wsgate_url_check(data, size, 0);
     r1 = ngx_http_wsgate_url_check(data, size, 1);
 
-    fuzz_assert(r0 == NULL || fuzz_reason(r0, url_reasons,
-                                          fuzz_nelts(url_reasons)));
-    fuzz_assert(r1 == NULL || fuzz_reason(r1, url_reasons,
-                                          fuzz_nelts(url_reasons)));
-
-    /* allowing private addresses never refuses more, nor otherwise */
-
-    if (r0 == NULL) {
-        fuzz_assert(r1 == NULL);
-    }
-
-    if (r0 != r1) {
-        fuzz_assert(fuzz_reason(r0, private_reasons,
-                                fuzz_nelts(private_reasons)));
-    }
+    fuzz_private(r0, r1, url_reasons, fuzz_nelts(url_reasons));
 
     /* the metadata service is refused always */
 
@@ -213,19 +172,7 @@ fuzz_addr_one(int family, const u_char *addr)
     r0 = ngx_http_wsgate_addr_check(family, addr, 0);
     r1 = ngx_http_wsgate_addr_check(family, addr, 1);
 
-    fuzz_assert(r0 == NULL || fuzz_reason(r0, addr_reasons,
-                                          fuzz_nelts(addr_reasons)));
-    fuzz_assert(r1 == NULL || fuzz_reason(r1, addr_reasons,
-                                          fuzz_nelts(addr_reasons)));
-
-    if (r0 == NULL) {
-        fuzz_assert(r1 == NULL);
-    }
-
-    if (r0 != r1) {
-        fuzz_assert(fuzz_reason(r0, private_reasons,
-                                fuzz_nelts(private_reasons)));
-    }
+    fuzz_private(r0, r1, addr_reasons, fuzz_nelts(addr_reasons));
 
     /* the same address as a URL literal gets the same answer */
 
@@ -329,5 +276,29 @@ fuzz_path(const u_char *data, size_t size)
 
     if (size > 0) {
         fuzz_assert((r != NULL) == fuzz_path_refused(data, size));
+    }
+}
+
+
+/*
+ * An answer without (r0) and with (r1) allow_private: each a reason of
+ * list, or none; allowing private addresses never refuses more, nor
+ * otherwise, and lifts only a private reason
+ */
+
+static void
+fuzz_private(const char *r0, const char *r1, const char *const *list,
+    size_t n)
+{
+    fuzz_assert(r0 == NULL || fuzz_reason(r0, list, n));
+    fuzz_assert(r1 == NULL || fuzz_reason(r1, list, n));
+
+    if (r0 == NULL) {
+        fuzz_assert(r1 == NULL);
+    }
+
+    if (r0 != r1) {
+        fuzz_assert(fuzz_reason(r0, private_reasons,
+                                fuzz_nelts(private_reasons)));
     }
 }
