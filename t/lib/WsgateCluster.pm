@@ -673,29 +673,16 @@ sub nginx_edge {
     }
     mkdir "$dir/logs";
     my ($port, $pid) = WsgateTest::nginx_solo(
-        name => 'nginx_edge', bin => $bin, dir => $dir, conf => sub {
+        name => 'nginx_edge', bin => $bin, dir => $dir, log => 'info',
+        modules => $modules, http => sub {
             my $port = shift;
             return <<"_EOC_";
-${modules}daemon off;
-master_process off;
-worker_processes 1;
-error_log $dir/error.log info;
-pid $dir/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
     default_type text/plain;
 $o{http_config}
     server {
         listen 127.0.0.1:$port;
 $o{config}
     }
-}
 _EOC_
         });
     my $edge = { port => $port, pid => $pid, dir => $dir };

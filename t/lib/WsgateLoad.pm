@@ -116,22 +116,9 @@ sub nginx_backend {
             : ($ENV{TEST_NGINX_BINARY} || 'nginx');
     my $dir = $BackendDir;
     my ($port, $pid) = WsgateTest::nginx_solo(
-        name => 'nginx_backend', bin => $bin, dir => $dir, conf => sub {
+        name => 'nginx_backend', bin => $bin, dir => $dir, http => sub {
             my $port = shift;
             return <<"_EOC_";
-daemon off;
-master_process off;
-worker_processes 1;
-error_log $dir/error.log warn;
-pid $dir/nginx.pid;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    client_body_temp_path $dir/body;
-    proxy_temp_path $dir/proxy;
-    fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi;
-    scgi_temp_path $dir/scgi;
     keepalive_requests 1000000;
     default_type text/plain;
     server {
@@ -149,7 +136,6 @@ http {
             return 200 "restarted\n";
         }
     }
-}
 _EOC_
         });
     $Backend = $pid;

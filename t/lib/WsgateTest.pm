@@ -273,22 +273,40 @@ sub die_with_parent {
     POSIX::_exit(0) if getppid() != $Owner;
 }
 
-# A one-process nginx (master_process off in its config) for a second
-# server beside the one under test: nginx_solo(name => 'nginx_edge',
-# bin => $bin, dir => $dir, conf => sub { my $port = shift; "..." })
-# writes conf's text for a free 127.0.0.1 port to <dir>/nginx.conf, starts
-# `bin -p <dir>/ -c <dir>/nginx.conf -e <dir>/error.log` (stdout to
-# /dev/null, stderr to <dir>/stderr, SIGTERM when the test process goes)
-# and returns (port, pid) once it accepts connections; up to 5 ports are
-# tried, then it dies naming `name`.  nginx_solo_stop($pid): QUIT, and
-# KILL after 3 s.
+# A one-process nginx for a second server beside the one under test:
+# nginx_solo(name => 'nginx_edge', bin => $bin, dir => $dir,
+# http => sub { my $port = shift; "..." }, log => 'warn', modules => '')
+# writes <dir>/nginx.conf for a free 127.0.0.1 port: `modules` (load_module
+# lines), one process, its error log at level `log` and its pid and temp
+# paths in <dir>, then an http block of access_log off and the text http
+# returns for that port; starts `bin -p <dir>/ -c <dir>/nginx.conf
+# -e <dir>/error.log` (stdout to /dev/null, stderr to <dir>/stderr, SIGTERM
+# when the test process goes) and returns (port, pid) once it accepts
+# connections; up to 5 ports are tried, then it dies naming `name`.
+# nginx_solo_stop($pid): QUIT, and KILL after 3 s.
 sub nginx_solo {
     my %o = @_;
     my ($name, $bin, $dir) = @o{qw(name bin dir)};
+    my $log = $o{log} || 'warn';
+    my $modules = $o{modules} || '';
     for (1 .. 5) {
         my $port = free_port();
         open my $f, '>', "$dir/nginx.conf" or die "$dir/nginx.conf: $!\n";
-        print $f $o{conf}->($port);
+        print $f <<"_EOC_" . $o{http}->($port) . "}\n";
+${modules}daemon off;
+master_process off;
+worker_processes 1;
+error_log $dir/error.log $log;
+pid $dir/nginx.pid;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    fastcgi_temp_path $dir/fastcgi;
+    uwsgi_temp_path $dir/uwsgi;
+    scgi_temp_path $dir/scgi;
+_EOC_
         close $f;
 
         my $pid = fork;
