@@ -291,6 +291,15 @@ sub clients {
 
 our $Mix = [qw(ws unknown sys a2a ws revoked forged reg_ok ws reg_bad)];
 
+# the load a cluster event is judged under: 300 req/s of $Mix from the six
+# workspaces, for at most 60 s, its answers in a directory of its own
+sub cluster_load {
+    my $dir = File::Temp::tempdir('wsgate-cluster-XXXXXX', TMPDIR => 1,
+                                  CLEANUP => 1);
+    return load_start(clients => clients(), tokens => \%LOADT, mix => $Mix,
+                      rate => 300, out => "$dir/answers", max => 60);
+}
+
 # http{} of a gateway on cluster $c, with @extra directives, in front of
 # nginx_backend
 sub http_config {
@@ -517,11 +526,7 @@ sub block_reshard {
     my ($m0, $m1) = @{ $::C->{masters} }[0, 1];
     my $before = grep { ($_ // 0) == $m0->{port} } @{ $::C->{slot} }[0 .. 2999];
     Test::More::is($before, 3000, 'slots 0-2999 are on master 0 before');
-    my $dir = File::Temp::tempdir('wsgate-cluster-XXXXXX', TMPDIR => 1,
-                                  CLEANUP => 1);
-    my $load = load_start(clients => ::clients(), tokens => \%::LOADT,
-                          mix => $::Mix, rate => 300, out => "$dir/answers",
-                          max => 60);
+    my $load = ::cluster_load();
     sleep_s(1.0);
     my $s = now();
     my ($rc, $out) = run_tool(60, 'redis-cli', '--cluster', 'reshard',
@@ -580,11 +585,7 @@ sub block_failover {
     my $dead = $::C6->{masters}[0];
     my ($replica) = grep { ($_->{master_id} // '') eq $dead->{id} }
                     @{ $::C6->{replicas} };
-    my $dir = File::Temp::tempdir('wsgate-cluster-XXXXXX', TMPDIR => 1,
-                                  CLEANUP => 1);
-    my $load = load_start(clients => ::clients(), tokens => \%::LOADT,
-                          mix => $::Mix, rate => 300, out => "$dir/answers",
-                          max => 60);
+    my $load = ::cluster_load();
     sleep_s(1.0);
     my $s = now();
     cluster_stop($::C6, nodes => [$dead], signal => 'KILL');
